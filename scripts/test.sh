@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every check and test Vigil has: formatting,
+# clippy, unit tests, and the live tests (the real eBPF program attached in
+# network namespaces, real rsyslog, real SQLite files). Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --no-fail-fast

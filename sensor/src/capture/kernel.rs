@@ -1,0 +1,268 @@
+//! Loading the TC programs, attaching them to an interface, and detaching.
+
+use std::{os::fd::OwnedFd, time::Duration};
+
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{MapData, PerCpuArray, RingBuf},
+    programs::{SchedClassifier, TcAttachType, tc::SchedClassifierLinkId},
+};
+use sensor_common::{
+    Counter,
+    record::{DEFAULT_SNAPLEN, MAX_SNAPLEN},
+};
+use serde::Serialize;
+
+use super::{CaptureError, CaptureErrorKind as Kind, CounterTotals};
+
+/// The kernel object built by `build.rs`; empty when bpf-linker was missing.
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor"));
+
+const PROGRAMS: [(&str, TcAttachType); 2] = [
+    ("vigil_ingress", TcAttachType::Ingress),
+    ("vigil_egress", TcAttachType::Egress),
+];
+
+/// How to capture: which interface, how many payload bytes, how much ring.
+#[derive(Clone, Debug)]
+pub struct CaptureConfig {
+    /// Interface to attach to, in the caller's network namespace.
+    pub iface: String,
+    /// Payload bytes copied per packet, at most [`MAX_SNAPLEN`].
+    pub snaplen: u32,
+    /// Ring buffer size in bytes: a power of two, at least one page.
+    pub ring_bytes: u32,
+    /// How often the reader drains the ring when the kernel does not wake it.
+    pub poll_interval: Duration,
+    /// Unread bytes past which the kernel wakes the reader at once.
+    pub wakeup_threshold: u64,
+    /// How often kernel counters are read and losses reported.
+    pub counter_interval: Duration,
+    /// Turn on the kernel's per-program run-time statistics while attached.
+    pub bpf_stats: bool,
+}
+
+impl CaptureConfig {
+    /// Defaults for `iface`: 2 KiB snap, 8 MiB ring, 5 ms poll, 64 KiB wakeup.
+    pub fn new(iface: impl Into<String>) -> Self {
+        CaptureConfig {
+            iface: iface.into(),
+            snaplen: DEFAULT_SNAPLEN,
+            ring_bytes: 8 << 20,
+            poll_interval: Duration::from_millis(5),
+            wakeup_threshold: 64 * 1024,
+            counter_interval: Duration::from_secs(1),
+            bpf_stats: false,
+        }
+    }
+
+    fn validate(&self) -> Result<(), CaptureError> {
+        if self.snaplen as usize > MAX_SNAPLEN {
+            return Err(CaptureError::new(
+                Kind::Config,
+                format!(
+                    "snap length {} exceeds the kernel's maximum of {MAX_SNAPLEN}",
+                    self.snaplen
+                ),
+            ));
+        }
+        let page = 4096;
+        if self.ring_bytes < page || !self.ring_bytes.is_power_of_two() {
+            return Err(CaptureError::new(
+                Kind::Config,
+                format!(
+                    "ring size {} must be a power of two of at least {page} bytes",
+                    self.ring_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Run-time statistics of one attached program (needs `bpf_stats`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProgramStats {
+    pub program: String,
+    pub run_count: u64,
+    pub run_time_ns: u64,
+    /// `run_time_ns / run_count`.
+    pub avg_ns: f64,
+}
+
+/// The TC programs loaded and attached to one interface.
+///
+/// Dropping it detaches both programs (explicitly, then again through aya's
+/// link ownership), so nothing stays attached after `vigil` exits normally or
+/// on SIGINT/SIGTERM. TCX links (kernel >= 6.6) also vanish if the process is
+/// killed, since the kernel ties them to the link file descriptor.
+pub struct KernelCapture {
+    pub(super) config: CaptureConfig,
+    ebpf: Ebpf,
+    links: Vec<(&'static str, SchedClassifierLinkId)>,
+    pub(super) ring: Option<RingBuf<MapData>>,
+    counters: PerCpuArray<MapData, u64>,
+    _stats_fd: Option<OwnedFd>,
+}
+
+impl KernelCapture {
+    /// Loads the embedded object with `config`'s parameters and attaches the
+    /// classifier on ingress and egress of `config.iface` (TCX on kernels
+    /// >= 6.6, a netlink clsact filter otherwise).
+    pub fn attach(config: &CaptureConfig) -> Result<KernelCapture, CaptureError> {
+        config.validate()?;
+        if OBJECT.is_empty() {
+            return Err(CaptureError::new(
+                Kind::ObjectMissing,
+                "this vigil was built without its eBPF object (bpf-linker was not installed at \
+                 build time); run scripts/setup.sh, then rebuild",
+            ));
+        }
+        raise_memlock_limit();
+        let stats_fd = if config.bpf_stats {
+            Some(
+                aya::sys::enable_stats(aya::sys::Stats::RunTime).map_err(|e| {
+                    CaptureError::new(Kind::Load, format!("enabling BPF run-time statistics: {e}"))
+                })?,
+            )
+        } else {
+            None
+        };
+        let mut ebpf = EbpfLoader::new()
+            .override_global("SNAPLEN", &config.snaplen, true)
+            .override_global("WAKEUP_THRESHOLD", &config.wakeup_threshold, true)
+            .map_max_entries("EVENTS", config.ring_bytes)
+            .load(OBJECT)
+            .map_err(|e| {
+                CaptureError::new(Kind::Load, format!("loading the eBPF object: {e:#}"))
+            })?;
+
+        let mut links = Vec::new();
+        use aya::util::KernelVersion;
+        let tcx = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 6, 0));
+        if !tcx {
+            // Netlink attachment needs the clsact qdisc; it may already exist.
+            let _ = aya::programs::tc::qdisc_add_clsact(&config.iface);
+        }
+        for (name, attach_type) in PROGRAMS {
+            let program: &mut SchedClassifier = ebpf
+                .program_mut(name)
+                .ok_or_else(|| {
+                    CaptureError::new(
+                        Kind::Load,
+                        format!("program {name} missing from the object"),
+                    )
+                })?
+                .try_into()
+                .map_err(|e| CaptureError::new(Kind::Load, format!("{name}: {e}")))?;
+            program.load().map_err(|e| {
+                CaptureError::new(Kind::Load, format!("verifier rejected {name}: {e:#}"))
+            })?;
+            let link = program.attach(&config.iface, attach_type).map_err(|e| {
+                CaptureError::new(
+                    Kind::Attach,
+                    format!(
+                        "attaching {name} to {} ({attach_type:?}): {e:#}",
+                        config.iface
+                    ),
+                )
+            })?;
+            links.push((name, link));
+        }
+
+        let ring = RingBuf::try_from(
+            ebpf.take_map("EVENTS")
+                .ok_or_else(|| CaptureError::new(Kind::Map, "map EVENTS missing"))?,
+        )
+        .map_err(|e| CaptureError::new(Kind::Map, format!("EVENTS: {e}")))?;
+        let counters = PerCpuArray::try_from(
+            ebpf.take_map("COUNTERS")
+                .ok_or_else(|| CaptureError::new(Kind::Map, "map COUNTERS missing"))?,
+        )
+        .map_err(|e| CaptureError::new(Kind::Map, format!("COUNTERS: {e}")))?;
+
+        Ok(KernelCapture {
+            config: config.clone(),
+            ebpf,
+            links,
+            ring: Some(ring),
+            counters,
+            _stats_fd: stats_fd,
+        })
+    }
+
+    /// The configuration this capture was attached with.
+    pub fn config(&self) -> &CaptureConfig {
+        &self.config
+    }
+
+    /// Sums the kernel's per-CPU counters.
+    pub fn counters(&self) -> Result<CounterTotals, CaptureError> {
+        let mut values = [0u64; Counter::COUNT as usize];
+        for counter in Counter::ALL {
+            let per_cpu = self.counters.get(&(counter as u32), 0).map_err(|e| {
+                CaptureError::new(Kind::Map, format!("reading {}: {e}", counter.name()))
+            })?;
+            values[counter as usize] = per_cpu.iter().sum();
+        }
+        Ok(CounterTotals::from_values(values))
+    }
+
+    /// Run-time statistics per program (meaningful with `bpf_stats` on).
+    pub fn program_stats(&self) -> Vec<ProgramStats> {
+        let mut out = Vec::new();
+        for (name, _) in PROGRAMS {
+            let Some(info) = self.ebpf.program(name).and_then(|p| p.info().ok()) else {
+                continue;
+            };
+            let run_count = info.run_count();
+            let run_time_ns = info.run_time().as_nanos() as u64;
+            let avg_ns = if run_count == 0 {
+                0.0
+            } else {
+                run_time_ns as f64 / run_count as f64
+            };
+            out.push(ProgramStats {
+                program: name.to_string(),
+                run_count,
+                run_time_ns,
+                avg_ns,
+            });
+        }
+        out
+    }
+
+    /// Detaches both programs. Idempotent; also done on drop.
+    pub fn detach(&mut self) {
+        for (name, link) in self.links.drain(..) {
+            if let Some(program) = self.ebpf.program_mut(name) {
+                let program: Result<&mut SchedClassifier, _> = program.try_into();
+                if let Ok(program) = program
+                    && let Err(e) = program.detach(link)
+                {
+                    log::warn!("detaching {name}: {e}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for KernelCapture {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}
+
+/// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; lift it so loading
+/// does not fail there. Harmless on newer kernels (memcg accounting).
+fn raise_memlock_limit() {
+    let rlim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: valid rlimit struct.
+    let ret = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &rlim) };
+    if ret != 0 {
+        log::debug!("setrlimit(RLIMIT_MEMLOCK) failed; continuing");
+    }
+}

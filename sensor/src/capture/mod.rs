@@ -1,0 +1,27 @@
+//! Live capture from the kernel: load the TC programs, attach them, and read
+//! their ring buffer of packet records.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use vigil::capture::{CaptureConfig, KernelCapture};
+//! let mut capture = KernelCapture::attach(&CaptureConfig::new("eth0"))?;
+//! let summary = capture
+//!     .run(|event| println!("{event}"), tokio::signal::ctrl_c())
+//!     .await?;
+//! println!("{} records lost", summary.counters.records_lost);
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod counters;
+mod error;
+mod event;
+mod kernel;
+mod reader;
+
+pub use clock::WallClock;
+pub use counters::CounterTotals;
+pub use error::{CaptureError, CaptureErrorKind};
+pub use event::{PacketEvent, TcpFlags};
+pub use kernel::{CaptureConfig, KernelCapture, ProgramStats};
+pub use reader::{CaptureSummary, PacketSink};

@@ -1,0 +1,43 @@
+//! `vigil`: the network security sensor's command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vigil::cli;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vigil",
+    version,
+    about = "Vigil network security sensor (IDS/IPS)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the packet records the kernel program hands over, like tcpdump.
+    Capture(cli::capture::CaptureArgs),
+    /// Manage the two-namespace lab network used by tests and the demo.
+    Lab(cli::lab::LabArgs),
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Capture(args) => cli::capture::run(args),
+        Command::Lab(args) => cli::lab::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vigil: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
