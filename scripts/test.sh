@@ -12,5 +12,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
+echo "== cargo clippy (eBPF crate, BPF target, nightly)"
+cargo +nightly clippy -p sensor-ebpf --target bpfel-unknown-none -Z build-std=core --release -- -D warnings
 echo "== cargo test"
 cargo test --no-fail-fast

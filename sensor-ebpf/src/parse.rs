@@ -1,7 +1,9 @@
 //! Bounded header parsing for the classifier.
 //!
-//! Every header is read with `bpf_skb_load_bytes` (through `TcContext::load`),
-//! which works on non-linear skbs and keeps the verifier's job simple. Loops
+//! Each header is read whole with one `bpf_skb_load_bytes` call (through
+//! `TcContext::load`) into a stack array and parsed from there: one helper call
+//! per header instead of one per field, it works on non-linear skbs, and
+//! constant indexes into a stack array keep the verifier's job simple. Loops
 //! are bounded by constants so the verifier can unroll them.
 
 use aya_ebpf::{bindings::__sk_buff, programs::TcContext};
@@ -31,18 +33,18 @@ const MAX_VLAN_TAGS: u32 = 2;
 const MAX_IPV6_EXT_HDRS: u32 = 6;
 
 #[inline(always)]
-fn load_u8(ctx: &TcContext, off: u32) -> Option<u8> {
-    ctx.load::<u8>(off as usize).ok()
+fn load<const N: usize>(ctx: &TcContext, off: u32) -> Option<[u8; N]> {
+    ctx.load::<[u8; N]>(off as usize).ok()
 }
 
 #[inline(always)]
-fn load_be16(ctx: &TcContext, off: u32) -> Option<u16> {
-    ctx.load::<u16>(off as usize).ok().map(u16::from_be)
+fn be16(b: &[u8], i: usize) -> u16 {
+    u16::from_be_bytes([b[i], b[i + 1]])
 }
 
 #[inline(always)]
-fn load_be32(ctx: &TcContext, off: u32) -> Option<u32> {
-    ctx.load::<u32>(off as usize).ok().map(u32::from_be)
+fn be32(b: &[u8], i: usize) -> u32 {
+    u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }
 
 /// Parses L2..L4 into `hdr`. Returns the offset of the L4 payload when an L4
@@ -68,7 +70,7 @@ pub fn parse_headers(ctx: &TcContext, skb: &__sk_buff, hdr: &mut RecordHeader) -
 #[inline(always)]
 fn parse_inner(ctx: &TcContext, skb: &__sk_buff, hdr: &mut RecordHeader) -> Option<u32> {
     let mut off = ETH_HLEN;
-    let mut ether_type = load_be16(ctx, 12)?;
+    let mut ether_type = be16(&load::<2>(ctx, 12)?, 0);
     hdr.ether_type = ether_type;
 
     // A tag offloaded by the driver (or untagged by the stack before TC
@@ -82,13 +84,13 @@ fn parse_inner(ctx: &TcContext, skb: &__sk_buff, hdr: &mut RecordHeader) -> Opti
         if ether_type != ETH_P_8021Q && ether_type != ETH_P_8021AD {
             break;
         }
-        let tci = load_be16(ctx, off)?;
+        let tag = load::<4>(ctx, off)?;
         if hdr.vlan_depth == 0 {
-            hdr.vlan_id = tci & 0x0fff;
+            hdr.vlan_id = be16(&tag, 0) & 0x0fff;
         }
         hdr.vlan_depth += 1;
         hdr.status |= status::VLAN;
-        ether_type = load_be16(ctx, off + 2)?;
+        ether_type = be16(&tag, 2);
         off += 4;
     }
     hdr.ether_type = ether_type;
@@ -106,29 +108,27 @@ fn parse_inner(ctx: &TcContext, skb: &__sk_buff, hdr: &mut RecordHeader) -> Opti
 /// Returns (L4 offset, end of the IP datagram, transport protocol).
 #[inline(always)]
 fn parse_ipv4(ctx: &TcContext, off: u32, hdr: &mut RecordHeader) -> Option<(u32, u32, u8)> {
-    let ver_ihl = load_u8(ctx, off)?;
-    if ver_ihl >> 4 != 4 {
+    let ip = load::<20>(ctx, off)?;
+    if ip[0] >> 4 != 4 {
         return None;
     }
-    let ihl = ((ver_ihl & 0x0f) as u32) * 4;
+    let ihl = ((ip[0] & 0x0f) as u32) * 4;
     if ihl < 20 {
         return None;
     }
     hdr.ip_version = 4;
     hdr.l3_hdr_len = ihl as u8;
-    let total_len = load_be16(ctx, off + 2)?;
+    let total_len = be16(&ip, 2);
     hdr.ip_len = total_len;
-    hdr.ip_id = load_be16(ctx, off + 4)?;
-    let frag = load_be16(ctx, off + 6)?;
+    hdr.ip_id = be16(&ip, 4);
+    let frag = be16(&ip, 6);
     hdr.ip_flags = ((frag >> 13) & 0x7) as u8;
     hdr.frag_offset = frag & 0x1fff;
-    hdr.ttl = load_u8(ctx, off + 8)?;
-    let proto = load_u8(ctx, off + 9)?;
-    let src = load_be32(ctx, off + 12)?.to_be_bytes();
-    let dst = load_be32(ctx, off + 16)?.to_be_bytes();
-    hdr.src_addr[..4].copy_from_slice(&src);
-    hdr.dst_addr[..4].copy_from_slice(&dst);
+    hdr.ttl = ip[8];
+    let proto = ip[9];
     hdr.protocol = proto;
+    hdr.src_addr[..4].copy_from_slice(&ip[12..16]);
+    hdr.dst_addr[..4].copy_from_slice(&ip[16..20]);
     if (total_len as u32) < ihl {
         return None;
     }
@@ -142,49 +142,42 @@ fn parse_ipv4(ctx: &TcContext, off: u32, hdr: &mut RecordHeader) -> Option<(u32,
 
 #[inline(always)]
 fn parse_ipv6(ctx: &TcContext, off: u32, hdr: &mut RecordHeader) -> Option<(u32, u32, u8)> {
-    let ver = load_u8(ctx, off)?;
-    if ver >> 4 != 6 {
+    let ip = load::<40>(ctx, off)?;
+    if ip[0] >> 4 != 6 {
         return None;
     }
     hdr.ip_version = 6;
-    let payload_len = load_be16(ctx, off + 4)?;
+    let payload_len = be16(&ip, 4);
     hdr.ip_len = payload_len.saturating_add(40);
-    let mut next = load_u8(ctx, off + 6)?;
-    hdr.ttl = load_u8(ctx, off + 7)?;
-    let mut i = 0;
-    while i < 4 {
-        let w = load_be32(ctx, off + 8 + i * 4)?.to_be_bytes();
-        hdr.src_addr[(i * 4) as usize..(i * 4 + 4) as usize].copy_from_slice(&w);
-        let w = load_be32(ctx, off + 24 + i * 4)?.to_be_bytes();
-        hdr.dst_addr[(i * 4) as usize..(i * 4 + 4) as usize].copy_from_slice(&w);
-        i += 1;
-    }
+    let mut next = ip[6];
+    hdr.ttl = ip[7];
+    hdr.src_addr.copy_from_slice(&ip[8..24]);
+    hdr.dst_addr.copy_from_slice(&ip[24..40]);
     let end = off + 40 + payload_len as u32;
     let mut cur = off + 40;
     hdr.protocol = next;
     for _ in 0..MAX_IPV6_EXT_HDRS {
         match next {
             IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_MH => {
-                let nh = load_u8(ctx, cur)?;
-                let len = (load_u8(ctx, cur + 1)? as u32 + 1) * 8;
-                next = nh;
-                cur += len;
+                let ext = load::<2>(ctx, cur)?;
+                next = ext[0];
+                cur += (ext[1] as u32 + 1) * 8;
             }
             IPPROTO_AH => {
-                let nh = load_u8(ctx, cur)?;
-                let len = (load_u8(ctx, cur + 1)? as u32 + 2) * 4;
-                next = nh;
-                cur += len;
+                let ext = load::<2>(ctx, cur)?;
+                next = ext[0];
+                cur += (ext[1] as u32 + 2) * 4;
             }
             IPPROTO_FRAGMENT => {
-                let nh = load_u8(ctx, cur)?;
-                let fo = load_be16(ctx, cur + 2)?;
+                let ext = load::<8>(ctx, cur)?;
+                next = ext[0];
+                let fo = be16(&ext, 2);
                 hdr.frag_offset = fo >> 3;
                 if fo & 1 != 0 {
                     hdr.ip_flags |= ip_flags::MF;
                 }
-                hdr.ip_id = (load_be32(ctx, cur + 4)? & 0xffff) as u16;
-                next = nh;
+                // The identification is 32 bits in IPv6; keep its low half.
+                hdr.ip_id = (be32(&ext, 4) & 0xffff) as u16;
                 cur += 8;
                 if hdr.frag_offset != 0 {
                     hdr.protocol = next;
@@ -214,26 +207,31 @@ fn parse_l4(
 ) -> Option<u32> {
     let l4_len = match proto {
         IPPROTO_TCP => {
-            hdr.src_port = load_be16(ctx, off)?;
-            hdr.dst_port = load_be16(ctx, off + 2)?;
-            hdr.seq = load_be32(ctx, off + 4)?;
-            hdr.ack = load_be32(ctx, off + 8)?;
-            let doff = ((load_u8(ctx, off + 12)? >> 4) as u32) * 4;
-            hdr.tcp_flags = load_u8(ctx, off + 13)?;
-            hdr.window = load_be16(ctx, off + 14)?;
+            // Ports first, so a header cut short still reports them.
+            let ports = load::<4>(ctx, off)?;
+            hdr.src_port = be16(&ports, 0);
+            hdr.dst_port = be16(&ports, 2);
+            let tcp = load::<20>(ctx, off)?;
+            hdr.seq = be32(&tcp, 4);
+            hdr.ack = be32(&tcp, 8);
+            let doff = ((tcp[12] >> 4) as u32) * 4;
+            hdr.tcp_flags = tcp[13];
+            hdr.window = be16(&tcp, 14);
             if doff < 20 {
                 return None;
             }
             doff
         }
         IPPROTO_UDP => {
-            hdr.src_port = load_be16(ctx, off)?;
-            hdr.dst_port = load_be16(ctx, off + 2)?;
+            let udp = load::<4>(ctx, off)?;
+            hdr.src_port = be16(&udp, 0);
+            hdr.dst_port = be16(&udp, 2);
             8
         }
         IPPROTO_ICMP | IPPROTO_ICMPV6 => {
-            hdr.icmp_type = load_u8(ctx, off)?;
-            hdr.icmp_code = load_u8(ctx, off + 1)?;
+            let icmp = load::<2>(ctx, off)?;
+            hdr.icmp_type = icmp[0];
+            hdr.icmp_code = icmp[1];
             8
         }
         _ => return None,
