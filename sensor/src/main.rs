@@ -22,6 +22,15 @@ enum Command {
     Capture(cli::capture::CaptureArgs),
     /// Manage the two-namespace lab network used by tests and the demo.
     Lab(cli::lab::LabArgs),
+    /// Work with rule files: check them.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Parse, validate and compile rule files; report what loads and why the rest does not.
+    Check(sensor_rules::cli::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +41,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Capture(args) => cli::capture::run(args),
         Command::Lab(args) => cli::lab::run(args),
+        Command::Rules(RulesCommand::Check(args)) => sensor_rules::cli::run_check(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,3 @@
+//! Shared test material.
+
+pub mod edge;
