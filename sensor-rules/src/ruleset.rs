@@ -176,9 +176,11 @@ impl RuleSet {
             .clone()
             .or_else(|| named("classification.config"))
             .or_else(|| {
+                // Beside any rule file: Suricata's layout, and Vigil's
+                // `rules/` ships one for its native rules.
                 files
                     .iter()
-                    .filter(|f| language_of(f) == Some(Language::Suricata))
+                    .filter(|f| language_of(f).is_some())
                     .filter_map(|f| f.parent().map(|d| d.join("classification.config")))
                     .find(|c| c.is_file())
             });

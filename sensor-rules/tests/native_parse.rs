@@ -226,10 +226,10 @@ fn thresholds() {
     assert_eq!(
         r.rate,
         Some(Rate {
-            kind: RateKind::DetectionFilter,
+            kind: RateKind::Both,
             measure: Measure::Distinct(Field::DstPort),
             track: Track::BySrc,
-            count: 20,
+            count: 21,
             seconds: 10
         })
     );
@@ -239,10 +239,10 @@ fn thresholds() {
     assert_eq!(
         r.rate,
         Some(Rate {
-            kind: RateKind::DetectionFilter,
+            kind: RateKind::Both,
             measure: Measure::Count,
             track: Track::ByDst,
-            count: 99,
+            count: 100,
             seconds: 120
         })
     );

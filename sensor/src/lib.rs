@@ -7,4 +7,5 @@
 
 pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod lab;

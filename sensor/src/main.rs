@@ -22,6 +22,14 @@ enum Command {
     Capture(cli::capture::CaptureArgs),
     /// Manage the two-namespace lab network used by tests and the demo.
     Lab(cli::lab::LabArgs),
+    /// Replay capture files through the pipeline and rules.
+    Replay(cli::replay::ReplayArgs),
+    /// Query and verify the audit store.
+    #[command(subcommand)]
+    Audit(sensor_audit::cli::AuditCommand),
+    /// Validate a configuration file.
+    #[command(subcommand)]
+    Config(cli::config::ConfigCommand),
     /// Work with rule files: check them.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -41,7 +49,10 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Capture(args) => cli::capture::run(args),
         Command::Lab(args) => cli::lab::run(args),
+        Command::Replay(args) => cli::replay::run(args),
         Command::Rules(RulesCommand::Check(args)) => sensor_rules::cli::run_check(args),
+        Command::Audit(cmd) => sensor_audit::cli::run(cmd),
+        Command::Config(cmd) => cli::config::run(cmd),
     };
     match result {
         Ok(code) => code,

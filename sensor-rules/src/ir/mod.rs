@@ -189,10 +189,11 @@ pub enum RateKind {
     Limit,
     /// `type threshold`: alert every `count`-th match in the window.
     Threshold,
-    /// `type both`: alert once per window after `count` matches.
+    /// `type both`, and native rate conditions: alert once per window, when
+    /// the `count`-th match (or distinct value) is seen.
     Both,
-    /// `detection_filter`, and native rate conditions: the rule matches only
-    /// once more than `count` events were seen in the window.
+    /// `detection_filter`: the rule matches on every event once more than
+    /// `count` events were seen in the window.
     DetectionFilter,
 }
 

@@ -392,9 +392,13 @@ impl Compiler<'_, '_> {
             .as_str()
             .parse()
             .map_err(|_| NError::invalid(&n_pair, "number too large"))?;
+        // Native rates alert once per window per tracked key, the first time
+        // the rate is exceeded (Suricata's `type both`, whose count is the
+        // number of events that fires): a flood of a million SYNs is one
+        // alert per window, not a million.
         let count = match op.as_str() {
-            ">" => n,
-            ">=" if n > 0 => n - 1,
+            ">" => n + 1,
+            ">=" if n > 0 => n,
             _ => {
                 return Err(NError::invalid(
                     &op,
@@ -432,7 +436,7 @@ impl Compiler<'_, '_> {
             }
         };
         Ok(Rate {
-            kind: RateKind::DetectionFilter,
+            kind: RateKind::Both,
             measure,
             track,
             count,

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::{
     capture::{CaptureConfig, KernelCapture, PacketEvent},
-    cli::signals::shutdown_signal,
+    cli::signals::ShutdownSignals,
 };
 
 /// Print one line per packet the kernel program records on an interface.
@@ -58,6 +58,7 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async {
+        let mut signals = ShutdownSignals::install().context("installing signal handlers")?;
         let mut capture = KernelCapture::attach(&config).context("starting capture")?;
         eprintln!(
             "vigil: capturing on {} (ingress and egress, snaplen {}, ring {} KiB)",
@@ -91,7 +92,7 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         let duration = args.duration.map(Duration::from_secs_f64).unwrap_or(Duration::MAX);
         let shutdown = async {
             tokio::select! {
-                sig = shutdown_signal() => log::info!("{sig} received, stopping"),
+                sig = signals.recv() => log::info!("{sig} received, stopping"),
                 _ = done.notified() => {}
                 _ = tokio::time::sleep(duration) => {}
             }

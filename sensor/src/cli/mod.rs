@@ -1,5 +1,7 @@
 //! The `vigil` command line: one module per subcommand.
 
 pub mod capture;
+pub mod config;
 pub mod lab;
+pub mod replay;
 pub mod signals;

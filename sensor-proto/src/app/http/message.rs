@@ -278,6 +278,12 @@ impl HeaderBlock {
             .map(|h| (&self.raw[r(&h.name)], self.value_of(h)))
     }
 
+    /// The `index`-th field as (name, value), or `None` past the end.
+    pub fn field(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        let h = self.headers.get(index)?;
+        Some((&self.raw[r(&h.name)], self.value_of(h)))
+    }
+
     fn value_of(&self, h: &Header) -> &[u8] {
         match h.store {
             Store::Raw => &self.raw[r(&h.value)],

@@ -1,0 +1,144 @@
+//! Criterion benchmarks: inspection throughput on HTTP request heads, TLS
+//! ClientHellos and DNS queries from the shared captures with 100, 1,000,
+//! 5,000 and all loadable ET Open rules of the protocol (and all loadable
+//! rules), and compile times. Runs are kept short: the machine is shared.
+//!
+//! `cargo bench -p sensor-engine --bench engine`
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sensor_engine::{BufferId, Engine, EngineBuilder, Input, InputKind, Scratch};
+use sensor_rules::ir::{Protocol, Rule};
+use sensor_rules::{LoadOptions, RuleSet};
+use support::TestInput;
+
+fn et_open() -> Vec<Rule> {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/rules/et-open"
+    ));
+    RuleSet::load(&[dir], &LoadOptions::default())
+        .0
+        .into_rules()
+}
+
+fn of(all: &[Rule], p: Protocol) -> Vec<Rule> {
+    all.iter()
+        .filter(|r| r.header.protocol == p)
+        .cloned()
+        .collect()
+}
+
+fn bytes(inputs: &[TestInput]) -> u64 {
+    inputs
+        .iter()
+        .map(|i| match i.meta.kind {
+            InputKind::Tls => i.buffer(BufferId::TlsSni).map_or(0, <[u8]>::len),
+            InputKind::Dns => i.buffer(BufferId::DnsQuery).map_or(0, <[u8]>::len),
+            _ => i.buffer(BufferId::Payload).map_or(0, <[u8]>::len),
+        } as u64)
+        .sum()
+}
+
+fn inspect_all(engine: &Engine, inputs: &[TestInput], scratch: &mut Scratch) -> usize {
+    let mut alerts = 0;
+    for i in inputs {
+        alerts += engine.inspect(i, scratch, &mut |_: &sensor_engine::Match<'_>| {});
+    }
+    alerts
+}
+
+fn benches(c: &mut Criterion) {
+    let all = et_open();
+    let http = of(&all, Protocol::Http);
+    let tls = of(&all, Protocol::Tls);
+    let dns = of(&all, Protocol::Dns);
+    let (requests, responses): (Vec<TestInput>, Vec<TestInput>) = support::pcap_http_inputs()
+        .into_iter()
+        .partition(|i| i.meta.kind == InputKind::HttpRequest);
+    let hellos = support::pcap_tls_inputs();
+    let queries: Vec<TestInput> = requests
+        .iter()
+        .filter_map(|r| {
+            r.buffer(BufferId::HttpHost)
+                .map(|h| support::dns_query(h, 1))
+        })
+        .collect();
+    let engine_all = EngineBuilder::new().rules(all.clone()).build().unwrap();
+    eprintln!(
+        "inputs: {} HTTP requests ({} bytes), {} responses ({} bytes), {} ClientHellos ({} SNI bytes), {} DNS queries ({} name bytes)",
+        requests.len(),
+        bytes(&requests),
+        responses.len(),
+        bytes(&responses),
+        hellos.len(),
+        bytes(&hellos),
+        queries.len(),
+        bytes(&queries)
+    );
+
+    let sets: [(&str, &[Rule], &[TestInput]); 4] = [
+        ("inspect_http_requests", &http, &requests),
+        ("inspect_http_responses", &http, &responses),
+        ("inspect_tls_client_hellos", &tls, &hellos),
+        ("inspect_dns_queries", &dns, &queries),
+    ];
+    for (name, rules, inputs) in sets {
+        let mut g = c.benchmark_group(name);
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1))
+            .throughput(Throughput::Bytes(bytes(inputs)));
+        let mut sizes: Vec<usize> = [100, 1_000, 5_000]
+            .into_iter()
+            .filter(|&n| n < rules.len())
+            .collect();
+        sizes.push(rules.len());
+        for n in sizes {
+            // Spread over the ruleset: the files are sorted by topic.
+            let sample: Vec<Rule> = (0..n).map(|i| rules[i * rules.len() / n].clone()).collect();
+            let engine = EngineBuilder::new().rules(sample).build().unwrap();
+            let mut scratch = Scratch::new();
+            g.bench_with_input(BenchmarkId::new("rules", n), inputs, |b, inputs| {
+                b.iter(|| inspect_all(&engine, inputs, &mut scratch))
+            });
+        }
+        let mut scratch = Scratch::new();
+        g.bench_with_input(
+            BenchmarkId::new("all_loadable_rules", all.len()),
+            inputs,
+            |b, inputs| b.iter(|| inspect_all(&engine_all, inputs, &mut scratch)),
+        );
+        g.finish();
+    }
+
+    let mut g = c.benchmark_group("compile");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(3));
+    let n = 5_000.min(http.len());
+    let http5k: Vec<Rule> = (0..n).map(|i| http[i * http.len() / n].clone()).collect();
+    g.bench_function(BenchmarkId::new("http_rules", http5k.len()), |b| {
+        b.iter_batched(
+            || http5k.clone(),
+            |rules| EngineBuilder::new().rules(rules).build().unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function(BenchmarkId::new("all_loadable_rules", all.len()), |b| {
+        b.iter_batched(
+            || all.clone(),
+            |rules| EngineBuilder::new().rules(rules).build().unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(engine, benches);
+criterion_main!(engine);

@@ -1,0 +1,869 @@
+//! The engine: [`EngineBuilder`] compiles rules into an immutable
+//! [`Engine`]; each worker inspects with its own [`Scratch`].
+//!
+//! Compilation groups rules by input kind, transport and flow direction
+//! (see [`crate::applies`]). Within a group, every rule with a prefilter
+//! contributes its needles (one fast pattern, or a regex's required
+//! literals) and its other long contents to one literal scanner per
+//! inspected buffer; the other rules of the group are "checked always".
+//! Inspecting an input scans each of its buffers once, collects the rules
+//! whose fast pattern occurred, drops those with a content that did not
+//! occur, adds the always-checked ones, and runs the exact checks on those
+//! candidates only.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sensor_rules::ir::{
+    Action, AddressSet, Direction, Flow, Measure, PortSet, Rate, Rule, Suppression, Track,
+};
+
+use crate::addr_index::{self, AddrIndex};
+use crate::applies::{
+    self, GROUPS, Transport, direction_ok, group_index, group_key, state_ok, transport_ok,
+};
+use crate::cexpr::CExpr;
+use crate::error::{BuildError, BuildErrorKind};
+use crate::input::{FlowDir, Input, InputKind, PacketMeta, view};
+use crate::literals::{self, Needle, ScanSlot};
+use crate::rates::Rates;
+use crate::regexes::{RegexCaches, Regexes};
+use crate::scan::{MAX_AC_PATTERNS, Scanner};
+use crate::sink::{Match, RuleId, Sink};
+
+/// Default number of keys the rate table tracks.
+pub const DEFAULT_RATE_CAPACITY: usize = 65_536;
+
+/// Literal sets with at most this many literals are scanned with an
+/// Aho-Corasick DFA; larger ones with a hashed 4-gram filter (see
+/// [`crate::ScanStats::dfa`]).
+pub const DEFAULT_DFA_MAX_PATTERNS: usize = MAX_AC_PATTERNS;
+
+/// Collects rules and options; [`EngineBuilder::build`] compiles them.
+///
+/// ```
+/// use sensor_engine::EngineBuilder;
+/// use sensor_rules::{LoadOptions, RuleSet};
+///
+/// let text = r#"alert http any any -> any any (msg:"admin"; flow:to_server; http.uri; content:"/admin"; sid:1;)"#;
+/// let (set, _) = RuleSet::load_str("local.rules", text, &LoadOptions::default());
+/// let engine = EngineBuilder::new().rules(set.into_rules()).build().unwrap();
+/// assert_eq!(engine.stats().rules, 1);
+/// assert_eq!(engine.stats().always_checked, 0);
+/// ```
+#[derive(Debug)]
+pub struct EngineBuilder {
+    rules: Vec<Rule>,
+    strict: bool,
+    rate_capacity: usize,
+    rates: Option<Arc<Rates>>,
+    dfa_max_patterns: usize,
+    min_trigger_len: usize,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EngineBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        EngineBuilder {
+            rules: Vec::new(),
+            strict: false,
+            rate_capacity: DEFAULT_RATE_CAPACITY,
+            rates: None,
+            dfa_max_patterns: DEFAULT_DFA_MAX_PATTERNS,
+            min_trigger_len: DEFAULT_MIN_FAST_PATTERN_LEN,
+        }
+    }
+
+    /// Adds one rule.
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Adds rules (e.g. `RuleSet::into_rules()`).
+    pub fn rules(mut self, rules: impl IntoIterator<Item = Rule>) -> Self {
+        self.rules.extend(rules);
+        self
+    }
+
+    /// Fail the build if any rule cannot be compiled (default: skip it and
+    /// list it in [`EngineStats::skipped`]).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Most keys the rate table tracks (ignored with [`Self::rates`]).
+    pub fn rate_capacity(mut self, capacity: usize) -> Self {
+        self.rate_capacity = capacity;
+        self
+    }
+
+    /// Shares an existing rate table (the running engine's
+    /// [`Engine::rates`]), so counters survive a reload.
+    pub fn rates(mut self, rates: Arc<Rates>) -> Self {
+        self.rates = Some(rates);
+        self
+    }
+
+    /// Shortest fast pattern the prefilter scans for: a rule whose best
+    /// one is shorter is checked always instead (short literals occur in
+    /// most transactions, and make the scanners report constantly).
+    pub fn min_fast_pattern_len(mut self, len: usize) -> Self {
+        self.min_trigger_len = len.max(1);
+        self
+    }
+
+    /// Most literals a buffer's set may have to be scanned with an
+    /// Aho-Corasick DFA (0: always use the gram filter).
+    pub fn dfa_max_patterns(mut self, n: usize) -> Self {
+        self.dfa_max_patterns = n;
+        self
+    }
+
+    /// Compiles the rules.
+    pub fn build(self) -> Result<Engine, BuildError> {
+        let mut regexes = Regexes::default();
+        let mut rules = Vec::with_capacity(self.rules.len());
+        let mut metas = Vec::with_capacity(self.rules.len());
+        let mut skipped = Vec::new();
+        let mut freq = literals::Frequencies::default();
+        for rule in &self.rules {
+            freq.add(&rule.condition);
+        }
+        // Every (buffer, literal) the automata look for, numbered globally.
+        let mut lit_ids: HashMap<Needle, u32> = HashMap::new();
+        let mut lit_bytes: Vec<(ScanSlot, Vec<u8>)> = Vec::new();
+        let mut intern = |n: &Needle| -> u32 {
+            *lit_ids.entry(n.clone()).or_insert_with(|| {
+                lit_bytes.push((n.slot, n.lit.clone()));
+                (lit_bytes.len() - 1) as u32
+            })
+        };
+        // Per group: literal → rules it triggers (possibly none: a literal
+        // only confirmed), and the always-checked rules.
+        let mut patterns: Vec<HashMap<u32, Vec<u32>>> = vec![HashMap::new(); GROUPS];
+        let mut always: Vec<Vec<u32>> = vec![Vec::new(); GROUPS];
+        let mut members = vec![0usize; GROUPS];
+        let mut always_checked = 0;
+        let mut addr_sets = AddrSets::default();
+        for rule in self.rules {
+            let cond = match CExpr::compile(&rule.condition, &mut regexes) {
+                Ok(c) => c,
+                Err(e) => {
+                    let e = e.for_rule(rule.gid, rule.sid);
+                    if self.strict {
+                        return Err(BuildError {
+                            kind: BuildErrorKind::Strict,
+                            ..e
+                        });
+                    }
+                    skipped.push(e);
+                    continue;
+                }
+            };
+            let id = rules.len() as u32;
+            let triggers: Option<Vec<u32>> = literals::of_expr(&rule.condition, &freq)
+                .filter(|v| v.iter().all(|n| n.lit.len() >= self.min_trigger_len))
+                .map(|v| v.iter().map(&mut intern).collect());
+            if triggers.is_none() {
+                always_checked += 1;
+            }
+            let required: Vec<u32> = literals::required_literals(&rule.condition, MIN_CONFIRM_LEN)
+                .iter()
+                .map(&mut intern)
+                .collect();
+            let kinds = applies::kinds(&rule);
+            for (g, member) in members.iter_mut().enumerate() {
+                let (kind, transport, dir) = group_key(g);
+                if !kinds[kind.index()]
+                    || !transport_ok(rule.header.protocol, transport)
+                    || !direction_ok(rule.flow.direction, dir)
+                    || !kind_fits(&rule, kind)
+                {
+                    continue;
+                }
+                *member += 1;
+                match &triggers {
+                    Some(set) => {
+                        for &l in set {
+                            let v = patterns[g].entry(l).or_default();
+                            if v.last() != Some(&id) {
+                                v.push(id);
+                            }
+                        }
+                    }
+                    None => always[g].push(id),
+                }
+                for &l in &required {
+                    patterns[g].entry(l).or_default();
+                }
+            }
+            rules.push(CRule::new(&rule, cond, required.into(), &mut addr_sets));
+            metas.push(rule);
+        }
+        regexes.finish();
+        let mut groups: Vec<Option<Group>> = Vec::with_capacity(GROUPS);
+        let mut group_stats = Vec::new();
+        for (g, (patterns, mut always)) in patterns.into_iter().zip(always).enumerate() {
+            if members[g] == 0 {
+                groups.push(None);
+                continue;
+            }
+            let (kind, transport, direction) = group_key(g);
+            let mut by_slot: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); ScanSlot::COUNT];
+            for (l, rs) in patterns {
+                by_slot[lit_bytes[l as usize].0.index()].push((l, rs));
+            }
+            let mut scans = Vec::new();
+            let mut triggered = Vec::new();
+            let mut stats = GroupStats {
+                kind,
+                transport,
+                direction,
+                rules: members[g],
+                always_checked: 0,
+                address_indexed: 0,
+                scans: Vec::new(),
+                automata_bytes: 0,
+            };
+            for (slot_index, mut lits) in by_slot.into_iter().enumerate() {
+                if lits.is_empty() {
+                    continue;
+                }
+                // Deterministic pattern order (HashMap order is not).
+                lits.sort_unstable_by(|a, b| {
+                    lit_bytes[a.0 as usize].1.cmp(&lit_bytes[b.0 as usize].1)
+                });
+                let bytes: Vec<&[u8]> = lits
+                    .iter()
+                    .map(|(l, _)| &lit_bytes[*l as usize].1[..])
+                    .collect();
+                let scanner = Scanner::new(&bytes, bytes.len() > self.dfa_max_patterns)?;
+                let mut pats = Vec::with_capacity(lits.len());
+                for (l, mut rs) in lits {
+                    rs.sort_unstable();
+                    pats.push(Pattern {
+                        lit: l,
+                        start: triggered.len() as u32,
+                        len: rs.len() as u32,
+                    });
+                    triggered.extend(rs);
+                }
+                let slot = ScanSlot::from_index(slot_index);
+                stats.automata_bytes += scanner.memory_usage();
+                stats.scans.push(ScanStats {
+                    slot,
+                    patterns: pats.len(),
+                    dfa: scanner.is_dfa(),
+                    bytes: scanner.memory_usage(),
+                });
+                scans.push(Scan {
+                    slot,
+                    scanner,
+                    pats: pats.into(),
+                });
+            }
+            // Rules without a fast pattern but with a narrow address set
+            // are found by address.
+            let (mut by_dst, mut by_src) = (Vec::new(), Vec::new());
+            always.retain(|&r| {
+                let h = &metas[r as usize].header;
+                if h.direction == Direction::Both {
+                    true
+                } else if addr_index::indexable(&h.dst) {
+                    by_dst.push((r, &h.dst));
+                    false
+                } else if addr_index::indexable(&h.src) {
+                    by_src.push((r, &h.src));
+                    false
+                } else {
+                    true
+                }
+            });
+            stats.always_checked = always.len();
+            stats.address_indexed = by_dst.len() + by_src.len();
+            let (by_dst, by_src) = (AddrIndex::new(&by_dst), AddrIndex::new(&by_src));
+            group_stats.push(stats);
+            groups.push(Some(Group {
+                scans: scans.into(),
+                triggered: triggered.into(),
+                always: always.into(),
+                by_src,
+                by_dst,
+            }));
+        }
+        let stats = EngineStats {
+            rules: rules.len(),
+            skipped,
+            prefiltered: rules.len() - always_checked,
+            always_checked,
+            regexes: regexes.len(),
+            literals: lit_bytes.len(),
+            groups: group_stats,
+        };
+        Ok(Engine {
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            rules: rules.into(),
+            metas: metas.into(),
+            regexes,
+            groups: groups.into(),
+            literals: lit_bytes.len(),
+            addr_sets: addr_sets.list.into(),
+            rates: self
+                .rates
+                .unwrap_or_else(|| Arc::new(Rates::new(self.rate_capacity))),
+            stats,
+        })
+    }
+}
+
+/// Contents at least this long are confirmed from the automata's hits
+/// before a candidate's exact checks (shorter ones hit too often to be
+/// worth scanning for).
+const MIN_CONFIRM_LEN: usize = 4;
+
+/// Default for [`EngineBuilder::min_fast_pattern_len`]: on ET Open, 1-byte
+/// fast patterns hit nearly everywhere, while 2- and 3-byte ones are
+/// cheaper to scan for (one short-literal DFA per buffer, and their hits
+/// are filtered by the rules' longer contents) than checking their rules
+/// always.
+pub const DEFAULT_MIN_FAST_PATTERN_LEN: usize = 2;
+
+/// Whether a rule can meet an HTTP request (resp. response): not if one of
+/// its required buffers exists only in the other.
+fn kind_fits(rule: &Rule, kind: InputKind) -> bool {
+    let required = rule.condition.required_buffer_matches();
+    let targets = || {
+        required
+            .iter()
+            .filter_map(|b| match crate::target::Target::of(&b.buffer) {
+                crate::target::Target::Single(id) => Some(id),
+                _ => None,
+            })
+    };
+    match kind {
+        InputKind::HttpRequest => !targets().any(|b| b.is_response_only()),
+        InputKind::HttpResponse => !targets().any(|b| b.is_request_only()),
+        _ => true,
+    }
+}
+
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A rule header with its address sets interned: most rules share a few
+/// sets ($HOME_NET, $EXTERNAL_NET), whose membership each inspection
+/// computes once.
+#[derive(Debug)]
+struct EHeader {
+    src: Option<u32>,
+    dst: Option<u32>,
+    src_ports: Option<PortSet>,
+    dst_ports: Option<PortSet>,
+    both_ways: bool,
+}
+
+/// Interned address sets.
+#[derive(Debug, Default)]
+struct AddrSets {
+    list: Vec<AddressSet>,
+    index: HashMap<AddressSet, u32>,
+}
+
+impl AddrSets {
+    fn intern(&mut self, s: &AddressSet) -> Option<u32> {
+        if s.is_any() {
+            return None;
+        }
+        Some(*self.index.entry(s.clone()).or_insert_with(|| {
+            self.list.push(s.clone());
+            (self.list.len() - 1) as u32
+        }))
+    }
+}
+
+impl EHeader {
+    fn new(rule: &Rule, sets: &mut AddrSets) -> Self {
+        let h = &rule.header;
+        let ports = |s: &PortSet| (!s.is_full()).then(|| s.clone());
+        EHeader {
+            src: sets.intern(&h.src),
+            dst: sets.intern(&h.dst),
+            src_ports: ports(&h.src_ports),
+            dst_ports: ports(&h.dst_ports),
+            both_ways: h.direction == Direction::Both,
+        }
+    }
+}
+
+fn port_ok(set: &Option<PortSet>, p: Option<u16>) -> bool {
+    set.as_ref()
+        .is_none_or(|s| p.is_some_and(|p| s.contains(p)))
+}
+
+/// A rule, compiled.
+#[derive(Debug)]
+struct CRule {
+    header: EHeader,
+    protocol: sensor_rules::ir::Protocol,
+    kinds: [bool; 5],
+    flow: Flow,
+    cond: CExpr,
+    action: Action,
+    noalert: bool,
+    rate: Option<Rate>,
+    suppressions: Box<[Suppression]>,
+    /// Literals that must all have been seen for the rule to match.
+    required: Box<[u32]>,
+}
+
+impl CRule {
+    fn new(rule: &Rule, cond: CExpr, required: Box<[u32]>, sets: &mut AddrSets) -> Self {
+        CRule {
+            header: EHeader::new(rule, sets),
+            protocol: rule.header.protocol,
+            kinds: applies::kinds(rule),
+            flow: rule.flow,
+            cond,
+            action: rule.action,
+            noalert: rule.noalert,
+            rate: rule.rate.clone(),
+            suppressions: rule.suppressions.clone().into(),
+            required,
+        }
+    }
+}
+
+/// What an automaton pattern stands for.
+#[derive(Debug)]
+struct Pattern {
+    /// Global literal id.
+    lit: u32,
+    /// The rules it triggers: `Group::triggered[start..start + len]`.
+    start: u32,
+    len: u32,
+}
+
+/// One automaton over one buffer slot.
+#[derive(Debug)]
+struct Scan {
+    slot: ScanSlot,
+    scanner: Scanner,
+    /// By automaton pattern id.
+    pats: Box<[Pattern]>,
+}
+
+/// The rules a packet of one (kind, transport, direction) can meet.
+#[derive(Debug)]
+struct Group {
+    scans: Box<[Scan]>,
+    triggered: Box<[u32]>,
+    always: Box<[u32]>,
+    /// Rules without fast pattern, by destination address set.
+    by_dst: AddrIndex,
+    /// Rules without fast pattern, by source address set.
+    by_src: AddrIndex,
+}
+
+/// Figures about one automaton.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanStats {
+    /// The inspected buffer.
+    pub slot: ScanSlot,
+    /// Distinct literals.
+    pub patterns: usize,
+    /// Scanned with an Aho-Corasick DFA (else the 4-gram filter).
+    pub dfa: bool,
+    /// Heap bytes.
+    pub bytes: usize,
+}
+
+/// Figures about one rule group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Input kind.
+    pub kind: InputKind,
+    /// Transport.
+    pub transport: Transport,
+    /// Flow direction.
+    pub direction: FlowDir,
+    /// Rules in the group.
+    pub rules: usize,
+    /// Rules of the group with no fast pattern, found by a narrow source or
+    /// destination address set instead (IP reputation lists).
+    pub address_indexed: usize,
+    /// Rules of the group with no prefilter: checked on every input.
+    pub always_checked: usize,
+    /// The automata.
+    pub scans: Vec<ScanStats>,
+    /// Heap bytes of the automata.
+    pub automata_bytes: usize,
+}
+
+/// Figures about a compiled engine (for `vigil rules check`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Rules compiled.
+    pub rules: usize,
+    /// Rules that could not be compiled, with why.
+    pub skipped: Vec<BuildError>,
+    /// Rules with a prefilter (fast pattern or regex literals).
+    pub prefiltered: usize,
+    /// Rules without: checked on every input of their groups.
+    pub always_checked: usize,
+    /// Distinct compiled regexes.
+    pub regexes: usize,
+    /// Distinct (group, buffer, literal) needles.
+    pub literals: usize,
+    /// Non-empty groups.
+    pub groups: Vec<GroupStats>,
+}
+
+/// A compiled ruleset: immutable, `Send + Sync`, shared by every worker.
+#[derive(Debug)]
+pub struct Engine {
+    id: u64,
+    rules: Box<[CRule]>,
+    metas: Box<[Rule]>,
+    regexes: Regexes,
+    groups: Box<[Option<Group>]>,
+    literals: usize,
+    addr_sets: Box<[AddressSet]>,
+    rates: Arc<Rates>,
+    stats: EngineStats,
+}
+
+/// Per-worker inspection state; reused across inspections, so that a warm
+/// worker allocates nothing.
+///
+/// A scratch follows whatever engine it is used with (it resizes itself,
+/// once, after a reload).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    engine: u64,
+    epoch: u32,
+    lit_stamp: Vec<u32>,
+    rule_stamp: Vec<u32>,
+    candidates: Vec<u32>,
+    matched: Vec<u32>,
+    caches: RegexCaches,
+    checked: usize,
+    /// Per (address set, src|dst): `epoch << 1 | member` when computed
+    /// this inspection.
+    addr_memo: Vec<u64>,
+    hits: usize,
+    scanned: usize,
+    calls: usize,
+}
+
+impl Scratch {
+    /// An empty scratch (sized on first use).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn begin(&mut self, e: &Engine) {
+        if self.engine != e.id {
+            self.engine = e.id;
+            self.epoch = 0;
+            self.lit_stamp.clear();
+            self.lit_stamp.resize(e.literals, 0);
+            self.rule_stamp.clear();
+            self.rule_stamp.resize(e.rules.len(), 0);
+            self.candidates.reserve(e.rules.len().min(4096));
+            self.matched.reserve(256);
+            self.caches.reset(e.regexes.len());
+            self.addr_memo.clear();
+            self.addr_memo.resize(e.addr_sets.len() * 2, 0);
+        }
+        if self.epoch == u32::MAX {
+            self.epoch = 0;
+            self.lit_stamp.fill(0);
+            self.rule_stamp.fill(0);
+            self.addr_memo.fill(0);
+        }
+        self.epoch += 1;
+        self.candidates.clear();
+        self.matched.clear();
+        self.checked = 0;
+        self.hits = 0;
+        self.scanned = 0;
+        self.calls = 0;
+    }
+
+    /// Scanner hits, bytes scanned and scanner calls of the last
+    /// inspection.
+    pub fn last_scan(&self) -> (usize, usize, usize) {
+        (self.hits, self.scanned, self.calls)
+    }
+
+    /// Rules the last inspection met: (candidates from the prefilter and
+    /// the always-checked list, candidates that passed literal
+    /// confirmation and header checks and ran their exact checks).
+    pub fn last_candidates(&self) -> (usize, usize) {
+        (self.candidates.len(), self.checked)
+    }
+}
+
+impl Engine {
+    /// Figures about the compiled rules.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// The rate table (hand it to the next engine's builder on reload).
+    pub fn rates(&self) -> &Arc<Rates> {
+        &self.rates
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: RuleId) -> &Rule {
+        &self.metas[id.index()]
+    }
+
+    /// Number of compiled rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether no rule is compiled.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Inspects one packet or transaction and pushes its alerts into
+    /// `sink`, in rule order; returns how many were pushed.
+    ///
+    /// Alert granularity is the caller's unit: call it once per packet for
+    /// packet rules ([`InputKind::Packet`]) and once per transaction for
+    /// application rules; each rule alerts at most once per call.
+    ///
+    /// Rules that match but are `noalert`, suppressed, or held back by
+    /// their threshold raise nothing. If a `pass` rule matches, it alone is
+    /// reported (action `Pass`) and every other rule stays silent.
+    pub fn inspect<I: Input + ?Sized, S: Sink + ?Sized>(
+        &self,
+        input: &I,
+        scratch: &mut Scratch,
+        sink: &mut S,
+    ) -> usize {
+        self.collect_matches(input, scratch);
+        let mut pass = None;
+        for &r in &scratch.matched {
+            if self.rules[r as usize].action == Action::Pass && self.admit(r, input) {
+                pass = Some(r);
+                break;
+            }
+        }
+        if let Some(r) = pass {
+            sink.alert(&self.match_of(r));
+            return 1;
+        }
+        let mut n = 0;
+        for i in 0..scratch.matched.len() {
+            let r = scratch.matched[i];
+            if self.rules[r as usize].noalert || !self.admit(r, input) {
+                continue;
+            }
+            sink.alert(&self.match_of(r));
+            n += 1;
+        }
+        n
+    }
+
+    /// The rules whose conditions match the input (before `noalert`,
+    /// suppressions, rates and `pass`), in rule order. For tests and
+    /// diagnostics; uses the prefilter like [`Engine::inspect`].
+    pub fn matching_rules<'s, I: Input + ?Sized>(
+        &self,
+        input: &I,
+        scratch: &'s mut Scratch,
+    ) -> &'s [u32] {
+        self.collect_matches(input, scratch);
+        &scratch.matched
+    }
+
+    /// Suppressions, then the rule's rate.
+    fn admit<I: Input + ?Sized>(&self, r: u32, input: &I) -> bool {
+        let rule = &self.rules[r as usize];
+        let meta = input.meta();
+        if rule.suppressions.iter().any(|s| suppressed(s, meta)) {
+            return false;
+        }
+        match &rule.rate {
+            None => true,
+            Some(rate) => {
+                let m = &self.metas[r as usize];
+                let distinct = match &rate.measure {
+                    Measure::Distinct(f) => crate::fields::number(f, input),
+                    Measure::Count => None,
+                };
+                self.rates.check(rate, m.gid, m.sid, meta, distinct)
+            }
+        }
+    }
+
+    /// Whether packet address `which` (0 src, 1 dst) is in set `set`,
+    /// computed once per inspection.
+    fn member(
+        &self,
+        set: u32,
+        which: usize,
+        meta: &PacketMeta,
+        memo: &mut [u64],
+        epoch: u32,
+    ) -> bool {
+        let slot = &mut memo[set as usize * 2 + which];
+        if (*slot >> 1) as u32 == epoch {
+            return *slot & 1 == 1;
+        }
+        let addr = if which == 0 { meta.src } else { meta.dst };
+        let v = self.addr_sets[set as usize].contains(addr);
+        *slot = (u64::from(epoch) << 1) | u64::from(v);
+        v
+    }
+
+    /// Header, transport and flow checks of a candidate (its group fixed
+    /// kind, transport and direction already; checking them again is
+    /// cheap and keeps this self-contained).
+    fn rule_applies(&self, rule: &CRule, meta: &PacketMeta, memo: &mut [u64], epoch: u32) -> bool {
+        if !(rule.kinds[meta.kind.index()]
+            && transport_ok(rule.protocol, Transport::of(meta.ip_proto))
+            && direction_ok(rule.flow.direction, meta.direction)
+            && state_ok(rule.flow.state, meta.established))
+        {
+            return false;
+        }
+        let h = &rule.header;
+        let mut side = |set: Option<u32>, which: usize| {
+            set.is_none_or(|s| self.member(s, which, meta, memo, epoch))
+        };
+        let forward = side(h.src, 0)
+            && side(h.dst, 1)
+            && port_ok(&h.src_ports, meta.src_port)
+            && port_ok(&h.dst_ports, meta.dst_port);
+        forward
+            || (h.both_ways
+                && side(h.src, 1)
+                && side(h.dst, 0)
+                && port_ok(&h.src_ports, meta.dst_port)
+                && port_ok(&h.dst_ports, meta.src_port))
+    }
+
+    fn match_of(&self, r: u32) -> Match<'_> {
+        let rule = &self.metas[r as usize];
+        Match {
+            id: RuleId(r),
+            gid: rule.gid,
+            sid: rule.sid,
+            rev: rule.rev,
+            action: rule.action,
+            rule,
+        }
+    }
+
+    fn collect_matches<I: Input + ?Sized>(&self, input: &I, scratch: &mut Scratch) {
+        scratch.begin(self);
+        let meta = input.meta();
+        let g = group_index(meta.kind, Transport::of(meta.ip_proto), meta.direction);
+        let Some(group) = &self.groups[g] else {
+            return;
+        };
+        let epoch = scratch.epoch;
+        for scan in group.scans.iter() {
+            let hit = |hay: &[u8], scratch: &mut Scratch| {
+                scratch.scanned += hay.len();
+                scratch.calls += 1;
+                scan.scanner.for_each(hay, |pat| {
+                    scratch.hits += 1;
+                    let p = &scan.pats[pat];
+                    let lit = p.lit as usize;
+                    if scratch.lit_stamp[lit] == epoch {
+                        return;
+                    }
+                    scratch.lit_stamp[lit] = epoch;
+                    let start = p.start as usize;
+                    for &r in &group.triggered[start..start + p.len as usize] {
+                        if scratch.rule_stamp[r as usize] != epoch {
+                            scratch.rule_stamp[r as usize] = epoch;
+                            scratch.candidates.push(r);
+                        }
+                    }
+                });
+            };
+            match scan.slot {
+                ScanSlot::Single(id) => {
+                    if let Some(hay) = view(input, id) {
+                        hit(hay, scratch);
+                    }
+                }
+                ScanSlot::HeaderName => {
+                    for i in 0..input.header_count() {
+                        hit(input.header(i).0, scratch);
+                    }
+                }
+                ScanSlot::HeaderValue => {
+                    for i in 0..input.header_count() {
+                        hit(input.header(i).1, scratch);
+                    }
+                }
+                ScanSlot::Alpn => {
+                    for i in 0..input.alpn_count() {
+                        hit(input.alpn(i), scratch);
+                    }
+                }
+            }
+        }
+        for index_and_addr in [(&group.by_dst, meta.dst), (&group.by_src, meta.src)] {
+            let (index, addr) = index_and_addr;
+            for &r in index.lookup(addr) {
+                if scratch.rule_stamp[r as usize] != epoch {
+                    scratch.rule_stamp[r as usize] = epoch;
+                    scratch.candidates.push(r);
+                }
+            }
+        }
+        scratch.candidates.extend_from_slice(&group.always);
+        scratch.candidates.sort_unstable();
+        let Scratch {
+            candidates,
+            matched,
+            caches,
+            lit_stamp,
+            checked,
+            addr_memo,
+            ..
+        } = scratch;
+        for &r in candidates.iter() {
+            let rule = &self.rules[r as usize];
+            if !rule
+                .required
+                .iter()
+                .all(|&l| lit_stamp[l as usize] == epoch)
+                || !self.rule_applies(rule, meta, addr_memo, epoch)
+            {
+                continue;
+            }
+            *checked += 1;
+            if rule.cond.eval(input, &self.regexes, caches) {
+                matched.push(r);
+            }
+        }
+    }
+}
+
+fn suppressed(s: &Suppression, meta: &PacketMeta) -> bool {
+    match s.track {
+        None => true,
+        Some(Track::BySrc) => s.addresses.contains(meta.src),
+        Some(Track::ByDst) => s.addresses.contains(meta.dst),
+        Some(_) => s.addresses.contains(meta.src) || s.addresses.contains(meta.dst),
+    }
+}

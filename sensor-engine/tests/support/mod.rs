@@ -1,0 +1,437 @@
+//! Test inputs: an owned implementation of the engine's `Input` seam, a
+//! small HTTP request/response splitter, and a classic-pcap reader that
+//! pulls TCP payloads out of the shared captures.
+
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use sensor_engine::{BufferId, FlowDir, Input, InputKind, PacketMeta};
+use sensor_rules::{LoadOptions, RuleSet, ir::Rule};
+
+/// An input owning its buffers.
+#[derive(Clone, Debug)]
+pub struct TestInput {
+    pub meta: PacketMeta,
+    pub bufs: Vec<Option<Vec<u8>>>,
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub alpn: Vec<Vec<u8>>,
+}
+
+impl Input for TestInput {
+    fn meta(&self) -> &PacketMeta {
+        &self.meta
+    }
+    fn buffer(&self, id: BufferId) -> Option<&[u8]> {
+        self.bufs[id.index()].as_deref()
+    }
+    fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+    fn header(&self, i: usize) -> (&[u8], &[u8]) {
+        (&self.headers[i].0, &self.headers[i].1)
+    }
+    fn alpn_count(&self) -> usize {
+        self.alpn.len()
+    }
+    fn alpn(&self, i: usize) -> &[u8] {
+        &self.alpn[i]
+    }
+}
+
+pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10));
+pub const SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(93, 184, 216, 34));
+
+impl TestInput {
+    /// A client-to-server input of `kind` over TCP on an established flow,
+    /// 192.168.1.10:49152 -> 93.184.216.34:80.
+    pub fn new(kind: InputKind) -> Self {
+        TestInput {
+            meta: PacketMeta {
+                kind,
+                src: CLIENT,
+                dst: SERVER,
+                src_port: Some(49152),
+                dst_port: Some(80),
+                ip_proto: 6,
+                tcp_flags: Some(0x18),
+                tcp_window: Some(64240),
+                tcp_seq: Some(1),
+                tcp_ack: Some(1),
+                direction: FlowDir::ToServer,
+                established: true,
+                ..PacketMeta::default()
+            },
+            bufs: vec![None; BufferId::COUNT],
+            headers: Vec::new(),
+            alpn: Vec::new(),
+        }
+    }
+
+    /// A TCP packet carrying `payload`.
+    pub fn packet(payload: &[u8]) -> Self {
+        let mut t = TestInput::new(InputKind::Packet);
+        t.meta.payload_len = payload.len() as u32;
+        t.set(BufferId::Payload, payload);
+        t
+    }
+
+    pub fn set(&mut self, id: BufferId, bytes: &[u8]) -> &mut Self {
+        self.bufs[id.index()] = Some(bytes.to_vec());
+        self
+    }
+
+    /// Swaps source and destination (and the direction).
+    pub fn reversed(mut self) -> Self {
+        let m = &mut self.meta;
+        std::mem::swap(&mut m.src, &mut m.dst);
+        std::mem::swap(&mut m.src_port, &mut m.dst_port);
+        m.direction = match m.direction {
+            FlowDir::ToServer => FlowDir::ToClient,
+            FlowDir::ToClient => FlowDir::ToServer,
+            FlowDir::Unknown => FlowDir::Unknown,
+        };
+        self
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+/// Fills header-derived buffers shared by requests and responses.
+fn set_headers(t: &mut TestInput, head: &[u8]) {
+    let mut lines = head
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let _first = lines.next();
+    let mut raw = Vec::new();
+    let mut norm = Vec::new();
+    let mut names = b"\r\n".to_vec();
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        raw.extend_from_slice(line);
+        raw.extend_from_slice(b"\r\n");
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            continue;
+        };
+        let name = trim(&line[..colon]).to_vec();
+        let value = trim(&line[colon + 1..]).to_vec();
+        names.extend_from_slice(&name);
+        names.extend_from_slice(b"\r\n");
+        let lname = name.to_ascii_lowercase();
+        let id = match lname.as_slice() {
+            b"host" => {
+                t.set(BufferId::HttpHostRaw, &value);
+                let host = value
+                    .split(|&c| c == b':')
+                    .next()
+                    .unwrap_or(&[])
+                    .to_ascii_lowercase();
+                t.set(BufferId::HttpHost, &host);
+                None
+            }
+            b"user-agent" => Some(BufferId::HttpUserAgent),
+            b"cookie" | b"set-cookie" => Some(BufferId::HttpCookie),
+            b"content-type" => Some(BufferId::HttpContentType),
+            b"content-length" => Some(BufferId::HttpContentLen),
+            b"connection" => Some(BufferId::HttpConnection),
+            b"accept" => Some(BufferId::HttpAccept),
+            b"accept-language" => Some(BufferId::HttpAcceptLang),
+            b"accept-encoding" => Some(BufferId::HttpAcceptEnc),
+            b"referer" => Some(BufferId::HttpReferer),
+            _ => None,
+        };
+        if let Some(id) = id {
+            t.set(id, &value);
+        }
+        // Suricata leaves Cookie out of the normalized header buffer.
+        if lname != b"cookie" && lname != b"set-cookie" {
+            norm.extend_from_slice(&name);
+            norm.extend_from_slice(b": ");
+            norm.extend_from_slice(&value);
+            norm.extend_from_slice(b"\r\n");
+        }
+        t.headers.push((name, value));
+    }
+    names.extend_from_slice(b"\r\n");
+    norm.extend_from_slice(b"\r\n");
+    t.set(BufferId::HttpHeader, &norm);
+    t.set(BufferId::HttpHeaderRaw, &raw);
+    t.set(BufferId::HttpHeaderNames, &names);
+}
+
+/// Splits an HTTP request head (request line and headers) into buffers.
+pub fn http_request(head: &[u8]) -> Option<TestInput> {
+    let line_end = head.iter().position(|&c| c == b'\n')?;
+    let line = head[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..line_end]);
+    let mut parts = line.splitn(3, |&c| c == b' ');
+    let method = parts.next()?;
+    let uri = parts.next()?;
+    let proto = parts.next().unwrap_or(b"");
+    if method.is_empty() || !method.iter().all(|c| c.is_ascii_uppercase()) || uri.is_empty() {
+        return None;
+    }
+    let mut t = TestInput::new(InputKind::HttpRequest);
+    t.set(BufferId::HttpMethod, method)
+        .set(BufferId::HttpUriRaw, uri)
+        .set(BufferId::HttpUri, &normalize_uri(uri))
+        .set(BufferId::HttpProtocol, proto)
+        .set(BufferId::HttpRequestLine, line);
+    set_headers(&mut t, head);
+    t.set(BufferId::Payload, head);
+    t.meta.payload_len = head.len() as u32;
+    Some(t)
+}
+
+/// Splits an HTTP response head into buffers.
+pub fn http_response(head: &[u8]) -> Option<TestInput> {
+    let line_end = head.iter().position(|&c| c == b'\n')?;
+    let line = head[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..line_end]);
+    if !line.starts_with(b"HTTP/") {
+        return None;
+    }
+    let mut parts = line.splitn(3, |&c| c == b' ');
+    let proto = parts.next()?;
+    let code = parts.next().unwrap_or(b"");
+    let msg = parts.next().unwrap_or(b"");
+    let mut t = TestInput::new(InputKind::HttpResponse).reversed();
+    t.set(BufferId::HttpProtocol, proto)
+        .set(BufferId::HttpStatCode, code)
+        .set(BufferId::HttpStatMsg, msg)
+        .set(BufferId::HttpResponseLine, line);
+    t.meta.http_status = std::str::from_utf8(code).ok().and_then(|c| c.parse().ok());
+    set_headers(&mut t, head);
+    t.set(BufferId::Payload, head);
+    t.meta.payload_len = head.len() as u32;
+    Some(t)
+}
+
+/// Percent-decoding of unreserved characters, as a light normalization.
+fn normalize_uri(uri: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(uri.len());
+    let mut i = 0;
+    while i < uri.len() {
+        if uri[i] == b'%'
+            && i + 2 < uri.len()
+            && let Ok(s) = std::str::from_utf8(&uri[i + 1..i + 3])
+            && let Ok(v) = u8::from_str_radix(s, 16)
+            && (v.is_ascii_alphanumeric() || b"-._~".contains(&v))
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(uri[i]);
+        i += 1;
+    }
+    out
+}
+
+/// A TLS ClientHello input with this SNI (and ALPN).
+pub fn tls_client_hello(sni: &[u8], alpn: &[&[u8]]) -> TestInput {
+    let mut t = TestInput::new(InputKind::Tls);
+    t.meta.dst_port = Some(443);
+    t.meta.tls_version = Some(0x0303);
+    t.meta.tls_client_hello = true;
+    t.set(BufferId::TlsSni, sni);
+    t.alpn = alpn.iter().map(|a| a.to_vec()).collect();
+    t
+}
+
+/// A DNS query input (over UDP to port 53).
+pub fn dns_query(name: &[u8], qtype: u16) -> TestInput {
+    let mut t = TestInput::new(InputKind::Dns);
+    t.meta.ip_proto = 17;
+    t.meta.tcp_flags = None;
+    t.meta.tcp_window = None;
+    t.meta.tcp_seq = None;
+    t.meta.tcp_ack = None;
+    t.meta.dst_port = Some(53);
+    t.meta.dns_type = Some(qtype);
+    t.meta.dns_query = true;
+    t.set(BufferId::DnsQuery, name);
+    t
+}
+
+pub fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/")).join(rel)
+}
+
+/// TCP payloads of a classic pcap (Ethernet, IPv4 or IPv6), in capture
+/// order.
+pub fn pcap_tcp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let Ok(data) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    if data.len() < 24 {
+        return Vec::new();
+    }
+    let le = match &data[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        _ => return Vec::new(),
+    };
+    let u32at = |b: &[u8]| {
+        let a = [b[0], b[1], b[2], b[3]];
+        if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let linktype = u32at(&data[20..24]);
+    let mut out = Vec::new();
+    let mut pos = 24;
+    while pos + 16 <= data.len() {
+        let caplen = u32at(&data[pos + 8..pos + 12]) as usize;
+        let start = pos + 16;
+        pos = start + caplen;
+        if pos > data.len() {
+            break;
+        }
+        let frame = &data[start..pos];
+        let (ethertype, ip) = match linktype {
+            1 if frame.len() > 14 => ([frame[12], frame[13]], &frame[14..]),
+            101 | 228 => ([0x08, 0x00], frame),
+            _ => continue,
+        };
+        let tcp = match ethertype {
+            [0x08, 0x00] if ip.len() >= 20 && ip[0] >> 4 == 4 && ip[9] == 6 => {
+                let ihl = usize::from(ip[0] & 0x0f) * 4;
+                let total = usize::from(u16::from_be_bytes([ip[2], ip[3]])).min(ip.len());
+                if total < ihl + 20 {
+                    continue;
+                }
+                &ip[ihl..total]
+            }
+            // IPv6 without extension headers.
+            [0x86, 0xdd] if ip.len() >= 60 && ip[6] == 6 => {
+                let len = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+                &ip[40..(40 + len).min(ip.len())]
+            }
+            _ => continue,
+        };
+        if tcp.len() < 20 {
+            continue;
+        }
+        let off = usize::from(tcp[12] >> 4) * 4;
+        if tcp.len() > off {
+            out.push(tcp[off..].to_vec());
+        }
+    }
+    out
+}
+
+/// HTTP request and response heads found at the start of TCP payloads of
+/// the shared classic pcaps.
+pub fn pcap_http_inputs() -> Vec<TestInput> {
+    let mut out = Vec::new();
+    for name in [
+        "zeek_1000-requests-one-dropped-response.pcap",
+        "ndpi_WebattackRCE.pcap",
+    ] {
+        for p in pcap_tcp_payloads(&shared(&format!("pcaps/{name}"))) {
+            let head_end = p
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(p.len(), |e| e + 4);
+            let head = &p[..head_end];
+            if let Some(t) = http_request(head).or_else(|| http_response(head)) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// Loads rules from text.
+pub fn rules(text: &str) -> Vec<Rule> {
+    let (set, diags) = RuleSet::load_str("test.rules", text, &LoadOptions::default());
+    for d in &diags {
+        assert!(
+            d.level != sensor_rules::Level::Error,
+            "rule does not load: {d}"
+        );
+    }
+    set.into_rules()
+}
+
+/// Loads ET Open rule files (by file name).
+pub fn et_open(files: &[&str]) -> Vec<Rule> {
+    let paths: Vec<PathBuf> = files
+        .iter()
+        .map(|f| shared(&format!("rules/et-open/{f}")))
+        .filter(|p| p.is_file())
+        .collect();
+    let (set, _) = RuleSet::load(&paths, &LoadOptions::default());
+    set.into_rules()
+}
+
+/// SNI and ALPN of a TLS ClientHello at the start of a TCP payload.
+pub fn parse_client_hello(p: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let get = |i: usize| p.get(i).copied();
+    let u16at = |i: usize| Some(usize::from(u16::from_be_bytes([get(i)?, get(i + 1)?])));
+    if get(0)? != 0x16 || get(1)? != 0x03 || get(5)? != 0x01 {
+        return None;
+    }
+    let mut i = 5 + 4 + 2 + 32;
+    i += 1 + usize::from(get(i)?);
+    i += 2 + u16at(i)?;
+    i += 1 + usize::from(get(i)?);
+    let ext_end = (i + 2 + u16at(i)?).min(p.len());
+    i += 2;
+    let (mut sni, mut alpn) = (Vec::new(), Vec::new());
+    while i + 4 <= ext_end {
+        let (ty, len) = (u16at(i)?, u16at(i + 2)?);
+        let body = p.get(i + 4..i + 4 + len)?;
+        match ty {
+            0 if body.len() > 5 => {
+                let n = usize::from(u16::from_be_bytes([body[3], body[4]]));
+                sni = body.get(5..5 + n)?.to_vec();
+            }
+            16 if body.len() > 2 => {
+                let mut j = 2;
+                while j < body.len() {
+                    let n = usize::from(body[j]);
+                    alpn.push(body.get(j + 1..j + 1 + n)?.to_vec());
+                    j += 1 + n;
+                }
+            }
+            _ => {}
+        }
+        i += 4 + len;
+    }
+    (!sni.is_empty()).then_some((sni, alpn))
+}
+
+/// TLS ClientHello inputs from the shared classic pcaps.
+pub fn pcap_tls_inputs() -> Vec<TestInput> {
+    let mut out = Vec::new();
+    for name in ["ndpi_teams.pcap", "ndpi_telegram.pcap"] {
+        for p in pcap_tcp_payloads(&shared(&format!("pcaps/{name}"))) {
+            if let Some((sni, alpn)) = parse_client_hello(&p) {
+                let alpn: Vec<&[u8]> = alpn.iter().map(Vec::as_slice).collect();
+                let mut t = tls_client_hello(&sni, &alpn);
+                t.set(BufferId::Payload, &p);
+                out.push(t);
+            }
+        }
+    }
+    out
+}
