@@ -17,17 +17,37 @@ pub enum Counter {
     /// Packets whose headers could not be parsed (truncated or malformed);
     /// they still yield a record carrying what was parsed.
     PacketsUnparsed = 3,
+    /// Packets dropped because an address is in a blocked CIDR.
+    DroppedCidr = 4,
+    /// Packets dropped because their protocol and port are blocked.
+    DroppedPort = 5,
+    /// Packets dropped by a flow's drop verdict.
+    DroppedFlow = 6,
+    /// Packets dropped because their payload matched a pattern.
+    DroppedPattern = 7,
+    /// Packets whose flow has an allow verdict, so the pattern automaton was
+    /// skipped: releases of kernel pattern hits user space did not confirm.
+    PatternReleased = 8,
+    /// Packets whose payload was not copied because the flow direction was
+    /// inside a body user space asked to skip (header-only capture).
+    BodySkipped = 9,
 }
 
 impl Counter {
     /// Number of counters, the size of the `COUNTERS` map.
-    pub const COUNT: u32 = 4;
+    pub const COUNT: u32 = 10;
     /// All counters, in index order.
     pub const ALL: [Counter; Self::COUNT as usize] = [
         Counter::PacketsSeen,
         Counter::RecordsEmitted,
         Counter::RecordsLost,
         Counter::PacketsUnparsed,
+        Counter::DroppedCidr,
+        Counter::DroppedPort,
+        Counter::DroppedFlow,
+        Counter::DroppedPattern,
+        Counter::PatternReleased,
+        Counter::BodySkipped,
     ];
 
     /// The counter's stable name, used in logs and JSON.
@@ -37,6 +57,12 @@ impl Counter {
             Counter::RecordsEmitted => "records_emitted",
             Counter::RecordsLost => "records_lost",
             Counter::PacketsUnparsed => "packets_unparsed",
+            Counter::DroppedCidr => "dropped_cidr",
+            Counter::DroppedPort => "dropped_port",
+            Counter::DroppedFlow => "dropped_flow",
+            Counter::DroppedPattern => "dropped_pattern",
+            Counter::PatternReleased => "pattern_released",
+            Counter::BodySkipped => "body_skipped",
         }
     }
 }

@@ -7,6 +7,7 @@
 #![no_std]
 
 pub mod counters;
+pub mod enforce;
 pub mod record;
 
 pub use counters::Counter;

@@ -2,7 +2,8 @@
 //!
 //! A record is a fixed [`RecordHeader`] followed by `captured_len` bytes of the
 //! L4 payload (at most the snap length set at load time). Records are variable
-//! length so that a 60-byte ACK costs 96 bytes of ring space, not a full snap.
+//! length so that a 60-byte ACK costs 112 bytes of ring space (104-byte header, 8-byte
+//! ring header), not a full snap.
 
 /// Largest snap length the kernel program supports; the load-time snap length
 /// is clamped to it. Bounds the per-CPU scratch buffer and the verifier's view
@@ -48,6 +49,12 @@ pub mod status {
     pub const EXT_HDR_LIMIT: u8 = 1 << 4;
     /// The packet carried at least one VLAN tag.
     pub const VLAN: u8 = 1 << 5;
+    /// The TC program dropped the packet (IPS mode); the record says why in
+    /// `drop_reason` and which rule in `sid`.
+    pub const DROPPED: u8 = 1 << 6;
+    /// The payload was inside a body user space asked to skip: `captured_len`
+    /// is 0 although `payload_len` is not (header-only capture).
+    pub const BODY_SKIPPED: u8 = 1 << 7;
 }
 
 /// Bits of [`RecordHeader::ip_flags`] (IPv4 flags; IPv6 fragment header maps MF).
@@ -124,6 +131,15 @@ pub struct RecordHeader {
     pub l3_hdr_len: u8,
     /// TCP header length in bytes, 8 for UDP and ICMP.
     pub l4_hdr_len: u8,
+    /// Rule behind a drop ([`status::DROPPED`]); 0 otherwise.
+    pub sid: u32,
+    /// Pattern index in the automaton when `drop_reason` is
+    /// [`crate::enforce::reason::PATTERN`]; 0 otherwise.
+    pub pattern_id: u32,
+    /// See [`crate::enforce::reason`].
+    pub drop_reason: u8,
+    /// Always zero; keeps the header a multiple of 8 bytes without padding.
+    pub _reserved: [u8; 7],
 }
 
 /// Size in bytes of [`RecordHeader`].
@@ -172,6 +188,10 @@ impl RecordHeader {
         status: 0,
         l3_hdr_len: 0,
         l4_hdr_len: 0,
+        sid: 0,
+        pattern_id: 0,
+        drop_reason: 0,
+        _reserved: [0; 7],
     };
 
     /// Reads a header from the start of a ring-buffer record, or `None` when
@@ -199,8 +219,9 @@ impl RecordHeader {
 }
 
 // The layout has no padding, so `as_bytes` exposes no uninitialized memory and
-// both sides compute the same offsets. 8+4*4+16*2+2*10+1*12 = 88.
-const _: () = assert!(RECORD_HEADER_LEN == 88);
+// both sides compute the same offsets. 8+4*4+16*2+2*10+1*12 = 88, then the
+// enforcement fields 4+4+1+7 = 16.
+const _: () = assert!(RECORD_HEADER_LEN == 104);
 
 #[cfg(feature = "user")]
 // SAFETY: plain repr(C) data, valid for any bit pattern.

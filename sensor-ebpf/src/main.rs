@@ -4,15 +4,24 @@
 //! headers (Ethernet, VLAN, IPv4/IPv6, TCP/UDP/ICMP), copies the first bytes of
 //! the L4 payload up to the load-time snap length, and submits one
 //! [`RecordHeader`]-prefixed record per packet into the `EVENTS` ring buffer.
-//! It never drops or changes a packet: it returns `TC_ACT_UNSPEC` (TCX_NEXT),
-//! letting the packet continue to whatever else is attached.
+//!
+//! In IDS mode (the default, `ENFORCE` = 0) it never drops or changes a
+//! packet: it returns `TC_ACT_UNSPEC` (TCX_NEXT), letting the packet continue
+//! to whatever else is attached. In IPS mode it consults the enforcement maps
+//! (see [`enforce`]) and returns `TC_ACT_SHOT` for a blocked packet, whose
+//! record is still emitted, flagged dropped with the reason and rule.
 #![no_std]
 #![no_main]
 
+mod body;
+mod dfa;
+mod enforce;
 mod parse;
 
 use aya_ebpf::{
-    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, TC_ACT_UNSPEC},
+    bindings::{
+        BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, TC_ACT_SHOT, TC_ACT_UNSPEC,
+    },
     helpers::bpf_ktime_get_ns,
     macros::{classifier, map},
     maps::{PerCpuArray, RingBuf},
@@ -36,7 +45,7 @@ static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT
 /// ring buffer: a 4 KiB record does not fit on the 512-byte BPF stack, and
 /// `bpf_ringbuf_reserve` needs a constant size while records vary in length.
 #[map]
-static SCRATCH: PerCpuArray<PacketRecord> = PerCpuArray::with_max_entries(1, 0);
+pub(crate) static SCRATCH: PerCpuArray<PacketRecord> = PerCpuArray::with_max_entries(1, 0);
 
 /// Bytes of L4 payload to copy per packet; set by user space at load time.
 #[unsafe(no_mangle)]
@@ -50,32 +59,38 @@ static WAKEUP_THRESHOLD: u64 = 64 * 1024;
 
 #[classifier]
 pub fn vigil_ingress(ctx: TcContext) -> i32 {
-    observe(&ctx, Direction::Ingress);
-    TC_ACT_UNSPEC
+    observe(&ctx, Direction::Ingress)
 }
 
 #[classifier]
 pub fn vigil_egress(ctx: TcContext) -> i32 {
-    observe(&ctx, Direction::Egress);
-    TC_ACT_UNSPEC
+    observe(&ctx, Direction::Egress)
+}
+
+/// Reads a load-time global; volatile so LLVM does not fold the default.
+#[inline(always)]
+pub(crate) fn global<T: Copy>(value: &T) -> T {
+    // SAFETY: a read-only global patched by the loader.
+    unsafe { core::ptr::read_volatile(value) }
 }
 
 #[inline(always)]
-fn bump(counter: Counter) {
+pub(crate) fn bump(counter: Counter) {
     if let Some(slot) = COUNTERS.get_ptr_mut(counter as u32) {
         // SAFETY: per-CPU slot, and TC programs do not preempt each other on a CPU.
         unsafe { *slot += 1 };
     }
 }
 
+/// Parses, enforces and records one packet; returns the TC verdict.
 #[inline(always)]
-fn observe(ctx: &TcContext, direction: Direction) {
+fn observe(ctx: &TcContext, direction: Direction) -> i32 {
     bump(Counter::PacketsSeen);
     let Some(record) = SCRATCH.get_ptr_mut(0) else {
         // Cannot happen for a 1-entry array; count it as a loss so the
         // seen == emitted + lost invariant still holds.
         bump(Counter::RecordsLost);
-        return;
+        return TC_ACT_UNSPEC;
     };
     // SAFETY: per-CPU scratch owned by this program invocation.
     let record = unsafe { &mut *record };
@@ -95,28 +110,34 @@ fn observe(ctx: &TcContext, direction: Direction) {
     }
 
     let mut captured: u32 = 0;
-    if let Some(off) = payload_off {
-        // SAFETY: read-only global patched by the loader.
-        let snaplen = unsafe { core::ptr::read_volatile(&SNAPLEN) };
-        let want = min_u32(hdr.payload_len as u32, snaplen);
+    if let Some(off) = payload_off
+        && !body::skip_payload(hdr)
+    {
+        let want = min_u32(hdr.payload_len as u32, global(&SNAPLEN));
         captured = copy_payload(ctx, off, want, &mut record.payload);
     }
     record.header.captured_len = captured as u16;
+
+    // The verdict is decided before the record is submitted so that the
+    // record of a dropped packet says why it was dropped.
+    let action = if enforce::check(&mut record.header, direction, captured) {
+        TC_ACT_SHOT
+    } else {
+        TC_ACT_UNSPEC
+    };
 
     // The record's length must be provably within the scratch value for the
     // verifier: `captured` is at most MAX_SNAPLEN by construction and masked.
     let len = RECORD_HEADER_LEN + (captured as usize & (2 * MAX_SNAPLEN - 1));
     if len > core::mem::size_of::<PacketRecord>() {
         bump(Counter::RecordsLost);
-        return;
+        return action;
     }
     // SAFETY: `len` is within the scratch record, checked above.
     let bytes =
         unsafe { core::slice::from_raw_parts((record as *const PacketRecord).cast::<u8>(), len) };
 
-    // SAFETY: read-only global patched by the loader.
-    let threshold = unsafe { core::ptr::read_volatile(&WAKEUP_THRESHOLD) };
-    let flags = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= threshold {
+    let flags = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= global(&WAKEUP_THRESHOLD) {
         BPF_RB_FORCE_WAKEUP
     } else {
         BPF_RB_NO_WAKEUP
@@ -125,6 +146,7 @@ fn observe(ctx: &TcContext, direction: Direction) {
         Ok(()) => bump(Counter::RecordsEmitted),
         Err(_) => bump(Counter::RecordsLost),
     }
+    action
 }
 
 #[inline(always)]

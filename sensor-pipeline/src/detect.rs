@@ -1,9 +1,9 @@
 //! Detection: each parsed event goes through the engine, and each match
 //! becomes an [`Alert`] carrying the flow and the transaction it fired on.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
-use sensor_engine::{Engine, Match, Scratch};
+use sensor_engine::{Match, Scratch};
 use sensor_output::{Action as AlertAction, Alert};
 use sensor_proto::{Event, Flow};
 use sensor_rules::ir::Action as RuleAction;
@@ -11,6 +11,7 @@ use sensor_rules::ir::Action as RuleAction;
 use super::{
     engine_input::EventInput,
     records::{app_proto, dns_info, flow_counters, http_info, proto, timestamp, tls_info},
+    ruleset::SharedRuleset,
 };
 
 /// Whether drop rules are enforced (IPS) or only reported (IDS).
@@ -23,13 +24,12 @@ pub enum Mode {
     Ips,
 }
 
-/// The engine plus one worker's scratch space.
+/// The ruleset in force plus one worker's scratch space.
 pub struct Detector {
-    engine: Arc<Engine>,
+    rules: SharedRuleset,
     scratch: Scratch,
     header_names: Vec<u8>,
     mode: Mode,
-    categories: Arc<HashMap<String, String>>,
     iface: Option<String>,
     /// Per flow, the (transaction, sid) pairs that alerted on a request, so
     /// that the transaction's response, which sees the same request buffers,
@@ -39,15 +39,13 @@ pub struct Detector {
 }
 
 impl Detector {
-    /// A detector over `engine`. `categories` maps a classtype to its
-    /// description (from `classification.config`), EVE's `alert.category`.
-    pub fn new(engine: Arc<Engine>, mode: Mode, categories: Arc<HashMap<String, String>>) -> Self {
+    /// A detector over `rules`, which a reload may swap at any time.
+    pub fn new(rules: SharedRuleset, mode: Mode) -> Self {
         Detector {
-            engine,
+            rules,
             scratch: Scratch::new(),
             header_names: Vec::new(),
             mode,
-            categories,
             iface: None,
             alerted_requests: HashMap::new(),
         }
@@ -59,14 +57,9 @@ impl Detector {
         self
     }
 
-    /// Swaps in a new engine (a reload); the scratch is kept.
-    pub fn set_engine(&mut self, engine: Arc<Engine>) {
-        self.engine = engine;
-    }
-
-    /// The engine in use.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+    /// The ruleset the detector reads.
+    pub fn rules(&self) -> &SharedRuleset {
+        &self.rules
     }
 
     /// Inspects one event and hands every alert to `emit`.
@@ -89,7 +82,8 @@ impl Detector {
         let Some(input) = EventInput::new(event, &mut self.header_names) else {
             return;
         };
-        let (mode, categories, iface) = (self.mode, &self.categories, self.iface.as_deref());
+        let rules = self.rules.load();
+        let (mode, categories, iface) = (self.mode, &rules.categories, self.iface.as_deref());
         let alerted = &mut self.alerted_requests;
         let mut sink = |m: &Match<'_>| {
             if m.rule.noalert || m.action == RuleAction::Pass {
@@ -106,7 +100,7 @@ impl Detector {
             }
             emit(build_alert(event, m, mode, categories, iface));
         };
-        self.engine.inspect(&input, &mut self.scratch, &mut sink);
+        rules.engine.inspect(&input, &mut self.scratch, &mut sink);
         if let Some((flow, tx, true)) = tx
             && let Some(v) = self.alerted_requests.get_mut(&flow)
         {

@@ -14,8 +14,11 @@ mod ruleset;
 
 pub use detect::{Detector, Mode};
 pub use engine_input::EventInput;
+pub use records::timestamp;
 pub use replay::{ReplayOptions, ReplaySummary, replay_files};
-pub use ruleset::{LoadedRules, load_rules, parse_var};
+pub use ruleset::{
+    LoadedRules, RuleMeta, Ruleset, SharedRuleset, compile_rules, load_rules, parse_var,
+};
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -247,6 +250,11 @@ impl<O: Outputs> Pipeline<O> {
     /// The outputs.
     pub fn outputs(&self) -> &O {
         &self.stage.outputs
+    }
+
+    /// The outputs, mutably.
+    pub fn outputs_mut(&mut self) -> &mut O {
+        &mut self.stage.outputs
     }
 
     /// Takes the outputs back.

@@ -3,19 +3,53 @@
 
 use std::{collections::HashMap, path::PathBuf, sync::Arc};
 
-use sensor_engine::{Engine, EngineBuilder};
-use sensor_rules::{Diagnostic, LoadOptions, RuleSet, diag::Level};
+use arc_swap::ArcSwap;
+use sensor_engine::{Engine, EngineBuilder, Rates};
+use sensor_rules::{Diagnostic, LoadOptions, RuleSet, diag::Level, ir::Rule};
+use sha2::{Digest, Sha256};
 
 /// A compiled rule set and what the outputs need to describe its alerts.
-pub struct LoadedRules {
+pub struct Ruleset {
     /// The compiled engine.
-    pub engine: Arc<Engine>,
+    pub engine: Engine,
     /// classtype → description, EVE's `alert.category`.
-    pub categories: Arc<HashMap<String, String>>,
+    pub categories: HashMap<String, String>,
+    /// sid → what an alert needs to describe the rule, for alerts raised
+    /// outside the engine (packets the kernel dropped).
+    pub meta: HashMap<u32, RuleMeta>,
+}
+
+/// A rule's descriptive fields.
+#[derive(Clone, Debug)]
+pub struct RuleMeta {
+    pub gid: u32,
+    pub rev: u32,
+    pub msg: String,
+    pub severity: u8,
+    pub category: String,
+}
+
+/// The ruleset in force, swapped whole on reload; readers load it per
+/// inspection (a few nanoseconds) and never see a half-built one.
+pub type SharedRuleset = Arc<ArcSwap<Ruleset>>;
+
+/// Rule files parsed and checked, ready to compile.
+pub struct LoadedRules {
+    /// The rules that loaded.
+    pub rules: Vec<Rule>,
+    /// classtype → description.
+    pub categories: HashMap<String, String>,
     /// Every diagnostic of the load (errors skipped their rule only).
     pub diagnostics: Vec<Diagnostic>,
-    /// Rules compiled into the engine.
+    /// Rules that loaded.
     pub rules_loaded: usize,
+    /// Rules that were skipped (unsupported or wrong).
+    pub rules_failed: usize,
+    /// SHA-256 over the rule files' contents, in load order: which ruleset
+    /// was in force, for the audit trail.
+    pub hash: String,
+    /// The files read.
+    pub sources: Vec<PathBuf>,
 }
 
 impl LoadedRules {
@@ -23,13 +57,45 @@ impl LoadedRules {
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.level == Level::Error)
     }
+
+    /// Compiles the rules; `rates` carries threshold counters over from a
+    /// running engine on reload.
+    pub fn compile(&self, rates: Option<Arc<Rates>>) -> anyhow::Result<Ruleset> {
+        let mut builder = EngineBuilder::new().rules(self.rules.iter().cloned());
+        if let Some(rates) = rates {
+            builder = builder.rates(rates);
+        }
+        let meta = self
+            .rules
+            .iter()
+            .map(|r| {
+                let category = r
+                    .classtype
+                    .as_ref()
+                    .map(|c| self.categories.get(c).cloned().unwrap_or_else(|| c.clone()))
+                    .unwrap_or_default();
+                let m = RuleMeta {
+                    gid: r.gid,
+                    rev: r.rev,
+                    msg: r.msg.clone(),
+                    severity: r.priority,
+                    category,
+                };
+                (r.sid, m)
+            })
+            .collect();
+        Ok(Ruleset {
+            engine: builder.build()?,
+            categories: self.categories.clone(),
+            meta,
+        })
+    }
 }
 
 /// Loads `paths` (files or directories of `.rules`/`.vigil` files) with
-/// `vars` (`NAME=VALUE`), and compiles them. A rule that does not parse is
-/// reported and skipped; the others still load. Fails only when the engine
-/// cannot be built at all.
-pub fn load_rules(paths: &[PathBuf], vars: &[(String, String)]) -> anyhow::Result<LoadedRules> {
+/// `vars` (`NAME=VALUE`). A rule that does not parse is reported and
+/// skipped; the others still load.
+pub fn load_rules(paths: &[PathBuf], vars: &[(String, String)]) -> LoadedRules {
     let mut opts = LoadOptions::default();
     for (name, value) in vars {
         opts = opts.var(name, value);
@@ -43,14 +109,38 @@ pub fn load_rules(paths: &[PathBuf], vars: &[(String, String)]) -> anyhow::Resul
             categories.insert(class.clone(), c.description.clone());
         }
     }
+    let sources: Vec<PathBuf> = set.files().iter().map(|f| f.path.to_path_buf()).collect();
+    let mut hasher = Sha256::new();
+    for path in &sources {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(path).unwrap_or_default());
+    }
+    let hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let rules_failed = diagnostics.iter().filter(|d| d.rule_skipped).count();
     let rules_loaded = set.len();
-    let engine = EngineBuilder::new().rules(set.into_rules()).build()?;
-    Ok(LoadedRules {
-        engine: Arc::new(engine),
-        categories: Arc::new(categories),
+    LoadedRules {
+        rules: set.into_rules(),
+        categories,
         diagnostics,
         rules_loaded,
-    })
+        rules_failed,
+        hash,
+        sources,
+    }
+}
+
+/// Loads and compiles in one step (replay, tests).
+pub fn compile_rules(
+    paths: &[PathBuf],
+    vars: &[(String, String)],
+) -> anyhow::Result<(SharedRuleset, LoadedRules)> {
+    let loaded = load_rules(paths, vars);
+    let ruleset = loaded.compile(None)?;
+    Ok((Arc::new(ArcSwap::from_pointee(ruleset)), loaded))
 }
 
 /// Parses `NAME=VALUE`.

@@ -27,7 +27,7 @@ use std::{
 
 use sensor_output::{EveFormatter, HeaderMask};
 use sensor_pipeline::{
-    Collected, Detector, Mode, Pipeline, ReplayOptions, load_rules, replay_files,
+    Collected, Detector, Mode, Pipeline, ReplayOptions, compile_rules, replay_files,
 };
 use sensor_proto::{ChecksumPolicy, DriverConfig};
 use serde::Deserialize;
@@ -107,12 +107,12 @@ fn run_case(dir: &Path) -> Result<(), String> {
         case.rules.iter().map(|r| dir.join(r)).collect()
     };
     let vars: Vec<(String, String)> = case.vars.clone().into_iter().collect();
-    let loaded = load_rules(&rules, &vars).map_err(|e| format!("rules: {e:#}"))?;
+    let (ruleset, loaded) = compile_rules(&rules, &vars).map_err(|e| format!("rules: {e:#}"))?;
     if let Some(err) = loaded.errors().next() {
         return Err(format!("rule error: {err}"));
     }
     let mode = if case.ips { Mode::Ips } else { Mode::Ids };
-    let detector = Detector::new(loaded.engine, mode, loaded.categories);
+    let detector = Detector::new(ruleset, mode);
     let mut config = DriverConfig::default();
     config.flow.midstream = case.midstream;
     if !case.checksums {

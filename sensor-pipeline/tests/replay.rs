@@ -9,7 +9,7 @@ use std::{
 
 use sensor_output::{Action, EveFormatter, HeaderMask};
 use sensor_pipeline::{
-    Collected, Detector, Mode, Pipeline, ReplayOptions, load_rules, replay_files,
+    Collected, Detector, Mode, Pipeline, ReplayOptions, compile_rules, replay_files,
 };
 use sensor_proto::{ChecksumPolicy, DriverConfig, Event};
 
@@ -57,10 +57,10 @@ fn write_rules(dir: &Path) -> PathBuf {
 
 fn replay(file: &str, mode: Mode, http_log: bool) -> (Collected, sensor_pipeline::ReplaySummary) {
     let dir = tempfile::tempdir().unwrap();
-    let loaded = load_rules(&[write_rules(dir.path())], &[]).unwrap();
+    let (rules, loaded) = compile_rules(&[write_rules(dir.path())], &[]).unwrap();
     assert_eq!(loaded.errors().count(), 0);
     assert_eq!(loaded.rules_loaded, 2);
-    let detector = Detector::new(loaded.engine, mode, loaded.categories);
+    let detector = Detector::new(rules, mode);
     let mut pipeline =
         Pipeline::new(lenient(), Some(detector), Collected::default()).with_http_log(http_log);
     let options = ReplayOptions {

@@ -8,4 +8,6 @@
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod enforce;
 pub mod lab;

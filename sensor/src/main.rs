@@ -22,6 +22,8 @@ enum Command {
     Capture(cli::capture::CaptureArgs),
     /// Manage the two-namespace lab network used by tests and the demo.
     Lab(cli::lab::LabArgs),
+    /// Run the sensor on live traffic (kernel capture, rules, outputs).
+    Run(cli::run::RunArgs),
     /// Replay capture files through the pipeline and rules.
     Replay(cli::replay::ReplayArgs),
     /// Query and verify the audit store.
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => cli::capture::run(args),
         Command::Lab(args) => cli::lab::run(args),
         Command::Replay(args) => cli::replay::run(args),
+        Command::Run(args) => cli::run::run(args),
         Command::Rules(RulesCommand::Check(args)) => sensor_rules::cli::run_check(args),
         Command::Audit(cmd) => sensor_audit::cli::run(cmd),
         Command::Config(cmd) => cli::config::run(cmd),

@@ -16,6 +16,19 @@ pub struct CounterTotals {
     pub records_lost: u64,
     /// Packets with a truncated or malformed IP or transport header.
     pub packets_unparsed: u64,
+    /// Packets dropped by a CIDR block (IPS mode).
+    pub dropped_cidr: u64,
+    /// Packets dropped by a port block.
+    pub dropped_port: u64,
+    /// Packets dropped by a flow's drop verdict.
+    pub dropped_flow: u64,
+    /// Packets dropped because their payload matched a pattern.
+    pub dropped_pattern: u64,
+    /// Payload packets of released flows (allow verdict) that skipped the
+    /// pattern automaton.
+    pub pattern_released: u64,
+    /// Packets whose payload was not copied (header-only capture).
+    pub body_skipped: u64,
 }
 
 impl CounterTotals {
@@ -26,6 +39,12 @@ impl CounterTotals {
             records_emitted: values[Counter::RecordsEmitted as usize],
             records_lost: values[Counter::RecordsLost as usize],
             packets_unparsed: values[Counter::PacketsUnparsed as usize],
+            dropped_cidr: values[Counter::DroppedCidr as usize],
+            dropped_port: values[Counter::DroppedPort as usize],
+            dropped_flow: values[Counter::DroppedFlow as usize],
+            dropped_pattern: values[Counter::DroppedPattern as usize],
+            pattern_released: values[Counter::PatternReleased as usize],
+            body_skipped: values[Counter::BodySkipped as usize],
         }
     }
 
@@ -38,6 +57,19 @@ impl CounterTotals {
             packets_unparsed: self
                 .packets_unparsed
                 .saturating_sub(earlier.packets_unparsed),
+            dropped_cidr: self.dropped_cidr.saturating_sub(earlier.dropped_cidr),
+            dropped_port: self.dropped_port.saturating_sub(earlier.dropped_port),
+            dropped_flow: self.dropped_flow.saturating_sub(earlier.dropped_flow),
+            dropped_pattern: self.dropped_pattern.saturating_sub(earlier.dropped_pattern),
+            pattern_released: self
+                .pattern_released
+                .saturating_sub(earlier.pattern_released),
+            body_skipped: self.body_skipped.saturating_sub(earlier.body_skipped),
         }
+    }
+
+    /// Packets the program dropped, all reasons together.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_cidr + self.dropped_port + self.dropped_flow + self.dropped_pattern
     }
 }

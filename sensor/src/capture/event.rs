@@ -8,6 +8,7 @@ use std::{
 
 use sensor_common::{
     Direction, RecordHeader,
+    enforce::reason,
     record::{RECORD_HEADER_LEN, ip_flags, status},
 };
 use serde::{Serialize, Serializer};
@@ -103,6 +104,34 @@ pub struct PacketEvent {
     pub payload: Vec<u8>,
     /// Header parse status bits ([`sensor_common::record::status`]).
     pub status: u8,
+    /// Why the kernel dropped the packet (IPS mode); absent when it passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop: Option<DropInfo>,
+}
+
+/// Why the TC program dropped a packet, as its record says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DropInfo {
+    /// `sensor_common::enforce::reason` name: cidr_src, cidr_dst, port, flow, pattern.
+    pub reason: &'static str,
+    /// Rule that caused the drop.
+    pub sid: u32,
+    /// Index of the matching pattern when the reason is `pattern`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<u32>,
+}
+
+impl DropInfo {
+    fn from_header(h: &RecordHeader) -> Option<DropInfo> {
+        if h.status & status::DROPPED == 0 {
+            return None;
+        }
+        Some(DropInfo {
+            reason: reason::name(h.drop_reason),
+            sid: h.sid,
+            pattern: (h.drop_reason == reason::PATTERN).then_some(h.pattern_id),
+        })
+    }
 }
 
 /// Why a ring-buffer record could not be decoded.
@@ -201,6 +230,7 @@ impl PacketEvent {
             payload_len: h.payload_len,
             payload: body[..claimed].to_vec(),
             status: h.status,
+            drop: DropInfo::from_header(&h),
         })
     }
 
@@ -283,6 +313,12 @@ impl fmt::Display for PacketEvent {
         }
         if self.status & status::MALFORMED != 0 {
             f.write_str(" [malformed]")?;
+        }
+        if self.status & status::BODY_SKIPPED != 0 {
+            f.write_str(" [body skipped]")?;
+        }
+        if let Some(drop) = &self.drop {
+            write!(f, " [DROPPED {} sid {}]", drop.reason, drop.sid)?;
         }
         Ok(())
     }
@@ -374,6 +410,37 @@ mod tests {
         let mut bytes = h.as_bytes().to_vec();
         bytes.extend_from_slice(payload);
         bytes
+    }
+
+    #[test]
+    fn dropped_records_carry_reason_sid_and_pattern() {
+        let mut bytes = tcp_record(b"GET /${jndi:");
+        let ev = PacketEvent::decode(&bytes, &WallClock::identity()).unwrap();
+        assert_eq!(ev.drop, None);
+        assert!(!serde_json::to_string(&ev).unwrap().contains("\"drop\""));
+
+        let mut h = RecordHeader::read_from(&bytes).unwrap();
+        h.status |= status::DROPPED;
+        h.drop_reason = reason::PATTERN;
+        h.sid = 7301;
+        h.pattern_id = 3;
+        bytes[..RECORD_HEADER_LEN].copy_from_slice(h.as_bytes());
+        let ev = PacketEvent::decode(&bytes, &WallClock::identity()).unwrap();
+        assert_eq!(
+            ev.drop,
+            Some(DropInfo {
+                reason: "pattern",
+                sid: 7301,
+                pattern: Some(3)
+            })
+        );
+        assert!(
+            ev.to_string().ends_with("[DROPPED pattern sid 7301]"),
+            "{ev}"
+        );
+        let json = serde_json::to_value(&ev).unwrap();
+        assert_eq!(json["drop"]["reason"], "pattern");
+        assert_eq!(json["drop"]["sid"], 7301);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use sensor_common::{
 use serde::Serialize;
 
 use super::{CaptureError, CaptureErrorKind as Kind, CounterTotals};
+use crate::enforce::EnforceConfig;
 
 /// The kernel object built by `build.rs`; empty when bpf-linker was missing.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor"));
@@ -40,6 +41,9 @@ pub struct CaptureConfig {
     pub counter_interval: Duration,
     /// Turn on the kernel's per-program run-time statistics while attached.
     pub bpf_stats: bool,
+    /// Enforcement mode (IDS or IPS), header-only capture, and the sizes of
+    /// the kernel's block maps.
+    pub enforce: EnforceConfig,
 }
 
 impl CaptureConfig {
@@ -53,6 +57,7 @@ impl CaptureConfig {
             wakeup_threshold: 64 * 1024,
             counter_interval: Duration::from_secs(1),
             bpf_stats: false,
+            enforce: EnforceConfig::default(),
         }
     }
 
@@ -98,7 +103,7 @@ pub struct ProgramStats {
 /// killed, since the kernel ties them to the link file descriptor.
 pub struct KernelCapture {
     pub(super) config: CaptureConfig,
-    ebpf: Ebpf,
+    pub(super) ebpf: Ebpf,
     links: Vec<(&'static str, SchedClassifierLinkId)>,
     pub(super) ring: Option<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
@@ -128,14 +133,20 @@ impl KernelCapture {
         } else {
             None
         };
-        let mut ebpf = EbpfLoader::new()
+        config
+            .enforce
+            .validate()
+            .map_err(|e| CaptureError::new(Kind::Config, e.to_string()))?;
+        let globals = config.enforce.globals();
+        let mut loader = EbpfLoader::new();
+        loader
             .override_global("SNAPLEN", &config.snaplen, true)
             .override_global("WAKEUP_THRESHOLD", &config.wakeup_threshold, true)
-            .map_max_entries("EVENTS", config.ring_bytes)
-            .load(OBJECT)
-            .map_err(|e| {
-                CaptureError::new(Kind::Load, format!("loading the eBPF object: {e:#}"))
-            })?;
+            .map_max_entries("EVENTS", config.ring_bytes);
+        globals.apply(&mut loader);
+        let mut ebpf = loader.load(OBJECT).map_err(|e| {
+            CaptureError::new(Kind::Load, format!("loading the eBPF object: {e:#}"))
+        })?;
 
         let mut links = Vec::new();
         use aya::util::KernelVersion;
@@ -189,6 +200,11 @@ impl KernelCapture {
             counters,
             _stats_fd: stats_fd,
         })
+    }
+
+    /// Takes map `name` out of the loaded object (once).
+    pub(crate) fn take_map(&mut self, name: &str) -> Option<aya::maps::Map> {
+        self.ebpf.take_map(name)
     }
 
     /// The configuration this capture was attached with.

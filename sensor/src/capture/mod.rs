@@ -18,10 +18,12 @@ mod error;
 mod event;
 mod kernel;
 mod reader;
+mod test_run;
 
 pub use clock::WallClock;
 pub use counters::CounterTotals;
 pub use error::{CaptureError, CaptureErrorKind};
-pub use event::{PacketEvent, TcpFlags};
+pub use event::{DropInfo, PacketEvent, TcpFlags};
 pub use kernel::{CaptureConfig, KernelCapture, ProgramStats};
-pub use reader::{CaptureSummary, PacketSink};
+pub use reader::{CaptureSummary, PacketSink, RecordSink};
+pub use test_run::TestRun;

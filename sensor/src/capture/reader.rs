@@ -25,20 +25,75 @@ pub trait PacketSink {
     /// Called on every counter read with the totals and what changed since
     /// the previous read. The default logs new losses as a warning.
     fn counters(&mut self, totals: &CounterTotals, delta: &CounterTotals) {
-        if delta.records_lost > 0 {
-            log::warn!(
-                "kernel ring buffer full: {} records lost since last report (total {} lost of {} packets seen)",
-                delta.records_lost,
-                totals.records_lost,
-                totals.packets_seen
-            );
-        }
+        report_losses(totals, delta);
     }
 }
 
 impl<F: FnMut(PacketEvent)> PacketSink for F {
     fn packet(&mut self, event: PacketEvent) {
         self(event)
+    }
+}
+
+/// Where [`KernelCapture::run_records`] delivers records as the kernel wrote
+/// them, without decoding or copying: a [`sensor_common::RecordHeader`]
+/// then `captured_len` payload bytes, borrowed from the ring for the call.
+/// This is the allocation-free path for a pipeline that decodes records
+/// itself (e.g. with `sensor_packet::Packet::from_kernel_record`).
+pub trait RecordSink {
+    /// One record; returns false if it could not be decoded, which the
+    /// summary counts as undecodable.
+    fn record(&mut self, bytes: &[u8]) -> bool;
+
+    /// As [`PacketSink::counters`].
+    fn counters(&mut self, totals: &CounterTotals, delta: &CounterTotals) {
+        report_losses(totals, delta);
+    }
+}
+
+impl<F: FnMut(&[u8]) -> bool> RecordSink for F {
+    fn record(&mut self, bytes: &[u8]) -> bool {
+        self(bytes)
+    }
+}
+
+fn report_losses(totals: &CounterTotals, delta: &CounterTotals) {
+    if delta.records_lost > 0 {
+        log::warn!(
+            "kernel ring buffer full: {} records lost since last report (total {} lost of {} packets seen)",
+            delta.records_lost,
+            totals.records_lost,
+            totals.packets_seen
+        );
+    }
+}
+
+/// Decodes records into [`PacketEvent`]s for a [`PacketSink`].
+struct Decoding<S> {
+    sink: S,
+    clock: WallClock,
+    failures: u64,
+}
+
+impl<S: PacketSink> RecordSink for Decoding<S> {
+    fn record(&mut self, bytes: &[u8]) -> bool {
+        match PacketEvent::decode(bytes, &self.clock) {
+            Ok(event) => {
+                self.sink.packet(event);
+                true
+            }
+            Err(e) => {
+                self.failures += 1;
+                if self.failures <= 10 {
+                    log::warn!("undecodable kernel record: {e}");
+                }
+                false
+            }
+        }
+    }
+
+    fn counters(&mut self, totals: &CounterTotals, delta: &CounterTotals) {
+        self.sink.counters(totals, delta);
     }
 }
 
@@ -67,25 +122,17 @@ impl CaptureSummary {
 }
 
 struct Drain {
-    clock: WallClock,
     received: u64,
     undecodable: u64,
 }
 
 impl Drain {
-    fn drain(&mut self, ring: &mut RingBuf<MapData>, sink: &mut impl PacketSink) {
+    fn drain(&mut self, ring: &mut RingBuf<MapData>, sink: &mut impl RecordSink) {
         while let Some(item) = ring.next() {
-            match PacketEvent::decode(&item, &self.clock) {
-                Ok(event) => {
-                    self.received += 1;
-                    sink.packet(event);
-                }
-                Err(e) => {
-                    self.undecodable += 1;
-                    if self.undecodable <= 10 {
-                        log::warn!("undecodable kernel record: {e}");
-                    }
-                }
+            if sink.record(&item) {
+                self.received += 1;
+            } else {
+                self.undecodable += 1;
             }
         }
     }
@@ -94,13 +141,27 @@ impl Drain {
 impl KernelCapture {
     /// Reads records until `shutdown` completes, then detaches the programs,
     /// drains what is left in the ring and returns the final accounting.
-    pub async fn run<S, F>(
+    pub async fn run<S, F>(&mut self, sink: S, shutdown: F) -> Result<CaptureSummary, CaptureError>
+    where
+        S: PacketSink,
+        F: Future,
+    {
+        let decoding = Decoding {
+            sink,
+            clock: WallClock::sample(),
+            failures: 0,
+        };
+        self.run_records(decoding, shutdown).await
+    }
+
+    /// As [`KernelCapture::run`], delivering raw records to a [`RecordSink`].
+    pub async fn run_records<S, F>(
         &mut self,
         mut sink: S,
         shutdown: F,
     ) -> Result<CaptureSummary, CaptureError>
     where
-        S: PacketSink,
+        S: RecordSink,
         F: Future,
     {
         let ring = self
@@ -118,7 +179,6 @@ impl KernelCapture {
             })?;
         let started = Instant::now();
         let mut drain = Drain {
-            clock: WallClock::sample(),
             received: 0,
             undecodable: 0,
         };

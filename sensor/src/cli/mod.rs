@@ -4,4 +4,5 @@ pub mod capture;
 pub mod config;
 pub mod lab;
 pub mod replay;
+pub mod run;
 pub mod signals;

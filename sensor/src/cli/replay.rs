@@ -7,7 +7,7 @@ use sensor_output::{EveFileSink, EveFormatter, EveStdoutSink, HeaderMask};
 use sensor_proto::{ChecksumPolicy, DriverConfig};
 
 use sensor_pipeline::{
-    Detector, Mode, Pipeline, ReplayOptions, Synchronous, load_rules, parse_var, replay_files,
+    Detector, Mode, Pipeline, ReplayOptions, Synchronous, compile_rules, parse_var, replay_files,
 };
 
 /// Replay capture files (pcap, pcapng) through decoding, flows, parsers and
@@ -50,7 +50,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         log::info!("no --rules given: parsing and logging only");
         None
     } else {
-        let loaded = load_rules(&args.rules, &args.vars)?;
+        let (rules, loaded) = compile_rules(&args.rules, &args.vars)?;
         for d in &loaded.diagnostics {
             if d.level != sensor_rules::diag::Level::Note {
                 eprintln!("{d}");
@@ -58,7 +58,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         eprintln!("vigil: {} rules loaded", loaded.rules_loaded);
         let mode = if args.ips { Mode::Ips } else { Mode::Ids };
-        Some(Detector::new(loaded.engine, mode, loaded.categories))
+        Some(Detector::new(rules, mode))
     };
 
     let mut outputs = Synchronous::default();

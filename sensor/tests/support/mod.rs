@@ -2,6 +2,8 @@
 //! real `vigil capture` binary run inside a lab namespace.
 #![allow(dead_code)]
 
+pub mod in_netns;
+
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},

@@ -1,0 +1,272 @@
+//! Map layouts of in-kernel enforcement (IPS mode), shared by the TC program
+//! and user space's `vigil::enforce`.
+//!
+//! # Atomic rule reloads: generations
+//!
+//! Address and port blocks are keyed by a *generation* number, and the pattern
+//! automaton lives in one of two *banks*. The kernel reads the active
+//! generation ([`ActiveState`], slot 0 of the `ACTIVE` map) once per packet and only
+//! consults entries of that generation, and the automaton bank `generation & 1`.
+//! A reload writes the complete new block set under `generation + 1` (and the
+//! new automaton into the other bank) while the old one stays in force, then
+//! flips the active generation with one 4-byte map write, then deletes the old
+//! entries. A packet therefore sees either the whole old set or the whole new
+//! set, never a mix. The price is that the maps hold two sets during a reload:
+//! they are sized at twice the configured limits.
+
+/// Why the TC program dropped a packet ([`crate::RecordHeader::drop_reason`]).
+pub mod reason {
+    /// Not dropped.
+    pub const NONE: u8 = 0;
+    /// The source address is in a blocked CIDR.
+    pub const CIDR_SRC: u8 = 1;
+    /// The destination address is in a blocked CIDR.
+    pub const CIDR_DST: u8 = 2;
+    /// The transport protocol and port are blocked.
+    pub const PORT: u8 = 3;
+    /// The flow has a drop verdict.
+    pub const FLOW: u8 = 4;
+    /// The payload matched a pattern of the in-kernel automaton.
+    pub const PATTERN: u8 = 5;
+
+    /// Stable name of a reason, for logs and JSON.
+    pub const fn name(reason: u8) -> &'static str {
+        match reason {
+            NONE => "none",
+            CIDR_SRC => "cidr_src",
+            CIDR_DST => "cidr_dst",
+            PORT => "port",
+            FLOW => "flow",
+            PATTERN => "pattern",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Data part of an LPM-trie key (the trie's `prefix_len` comes first).
+///
+/// The generation (big-endian) forms the first 32 bits and the address
+/// family the next 8, so that a block's prefix length is
+/// `32 + 8 + n` for a `/n` network: the generation and the family always
+/// match exactly, and an IPv6 block (even `::/0`) never covers IPv4 traffic.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CidrKey {
+    /// Generation, big-endian.
+    pub generation: [u8; 4],
+    /// 4 or 6.
+    pub family: u8,
+    /// The address, network order; IPv4 in the first 4 bytes.
+    pub addr: [u8; 16],
+}
+
+/// Bits of an LPM key prefix covering the generation and the family.
+pub const CIDR_KEY_PREFIX_BITS: u32 = 32 + 8;
+
+/// Which address of a packet a CIDR block or a port block applies to.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The packet's source address or port.
+    Src = 0,
+    /// The packet's destination address or port.
+    Dst = 1,
+}
+
+/// Key of the blocked-ports hash.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortKey {
+    /// Generation the entry belongs to.
+    pub generation: u32,
+    /// Port, host byte order.
+    pub port: u16,
+    /// IP protocol (6 TCP, 17 UDP).
+    pub protocol: u8,
+    /// [`Side`] as u8.
+    pub side: u8,
+}
+
+/// Key of the flow-verdict map: one direction of a flow, as the packet
+/// carries it. User space inserts both directions.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Source address (IPv4 in the first 4 bytes, the rest zero).
+    pub src_addr: [u8; 16],
+    /// Destination address (IPv4 in the first 4 bytes, the rest zero).
+    pub dst_addr: [u8; 16],
+    /// Source port (0 for ICMP).
+    pub src_port: u16,
+    /// Destination port (0 for ICMP).
+    pub dst_port: u16,
+    /// IP protocol.
+    pub protocol: u8,
+    /// Always zero (hash keys compare every byte).
+    pub _pad: [u8; 3],
+}
+
+/// [`FlowVerdict::action`] values.
+pub mod action {
+    /// Drop every packet of the flow.
+    pub const DROP: u8 = 1;
+    /// Let the flow through without running the pattern automaton: set when
+    /// user space's full rule check did not confirm a kernel pattern hit.
+    pub const ALLOW: u8 = 2;
+}
+
+/// Value of the flow-verdict map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowVerdict {
+    /// See [`action`].
+    pub action: u8,
+    /// Always zero.
+    pub _pad: [u8; 3],
+    /// Rule that decided the verdict.
+    pub sid: u32,
+}
+
+/// Slot 0 of the `ACTIVE` map: the generation in force.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ActiveState {
+    /// Generation of address and port blocks in force; the automaton bank is
+    /// `generation & 1`.
+    pub generation: u32,
+}
+
+/// What the kernel needs per bank (`BANKS` map, indexed by `generation & 1`):
+/// which block maps hold entries, and the pattern automaton's shape.
+///
+/// The `blocks` bits let a packet skip the lookups of empty maps; they are
+/// written with the rest of a generation before it is switched in, so they
+/// stay consistent with it.
+///
+/// The automaton is a table of rows, one per state, of one transition per
+/// byte class, stored in chunks: entry `t` lives at
+/// `DFA_TRANS[t >> DFA_CHUNK_BITS][t & (DFA_CHUNK - 1)]`. Bank `b` starts at
+/// chunk `b * bank_transitions / DFA_CHUNK`, and no row straddles two chunks
+/// (user space pads), so one chunk pointer serves a whole row.
+///
+/// Transitions are *premultiplied*: a transition holds the absolute index of
+/// the next state's row, so the walk computes `row + class[byte]` and loads.
+/// Two flag bits make the common case a single test: [`DFA_FAR_BIT`] when the
+/// next row is in another chunk (the walk then looks that chunk up), and
+/// [`DFA_MATCH_BIT`] when the next state completes a pattern, in which case
+/// the low bits hold that state's number instead of a row:
+/// `DFA_MATCHES[b * bank_states + state]` says which pattern.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bank {
+    /// Number of automaton states; 0 when the bank holds no automaton.
+    pub states: u32,
+    /// Number of byte classes (the row length).
+    pub classes: u32,
+    /// Absolute index of the unanchored start state's row.
+    pub start_row: u32,
+    /// Which maps hold entries ([`blocks`] bits).
+    pub blocks: u32,
+}
+
+/// Bits of [`Bank::blocks`].
+pub mod blocks {
+    /// The source-CIDR trie has entries of this generation.
+    pub const CIDR_SRC: u32 = 1 << 0;
+    /// The destination-CIDR trie has entries of this generation.
+    pub const CIDR_DST: u32 = 1 << 1;
+    /// The port set has entries of this generation.
+    pub const PORTS: u32 = 1 << 2;
+    /// Flow verdicts have been set (they outlive generations).
+    pub const FLOWS: u32 = 1 << 3;
+}
+
+/// Transitions are stored in chunks of `DFA_CHUNK` (`DFA_TRANS` values of
+/// 256 KiB): the walk keeps the current chunk's pointer and indexes it with a
+/// mask instead of a map lookup per byte. Benign traffic stays in the
+/// shallow states, numbered first, so it rarely leaves the first chunk.
+pub const DFA_CHUNK_BITS: u32 = 16;
+/// Transitions per `DFA_TRANS` value.
+pub const DFA_CHUNK: usize = 1 << DFA_CHUNK_BITS;
+
+/// Set in a transition when the next state completes a pattern; the low bits
+/// are then the state's number.
+pub const DFA_MATCH_BIT: u32 = 1 << 31;
+/// Set in a transition when the next state's row is in another chunk.
+pub const DFA_FAR_BIT: u32 = 1 << 30;
+
+/// Value of `DFA_MATCHES`: the pattern a match state completes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DfaMatch {
+    /// Index of the pattern in the set user space compiled.
+    pub pattern: u32,
+    /// Rule the pattern belongs to.
+    pub sid: u32,
+}
+
+/// Value of the `DFA_RESUME` map (keyed by [`FlowKey`], one direction): where
+/// the automaton stopped at the end of a TCP segment, so that the next
+/// in-order segment resumes there and a pattern split across segments is
+/// still found.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DfaResume {
+    /// Sequence number of the segment that resumes here.
+    pub next_seq: u32,
+    /// Row to resume from (absolute transition index).
+    pub row: u32,
+    /// Generation the row belongs to (another generation's automaton
+    /// restarts from its start state).
+    pub generation: u32,
+    /// Always zero.
+    pub _pad: u32,
+}
+
+/// Payload bytes the automaton walks per `bpf_loop` iteration: amortizes the
+/// callback's cost over several bytes.
+pub const DFA_BYTES_PER_STEP: u32 = 16;
+
+/// Bits of the `PATTERN_DIRECTIONS` load-time global.
+pub mod directions {
+    /// Run the automaton on ingress packets (client to server when attached
+    /// on the server's interface).
+    pub const INGRESS: u8 = 1;
+    /// Run it on egress packets.
+    pub const EGRESS: u8 = 2;
+}
+
+/// Value of the header-only map: the body region of one flow direction.
+///
+/// TCP payload whose sequence range lies entirely inside
+/// `[body_seq, body_seq + body_len)` is body: its record carries the headers
+/// and `payload_len`, but `captured_len` 0. Sequence numbers rather than a
+/// byte count decremented per packet keep retransmissions and reordering from
+/// shifting the region.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BodySkip {
+    /// Sequence number of the first body byte.
+    pub body_seq: u32,
+    /// Number of body bytes.
+    pub body_len: u32,
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY (all): plain repr(C) data without padding, valid for any bit pattern.
+    unsafe impl aya::Pod for super::CidrKey {}
+    unsafe impl aya::Pod for super::PortKey {}
+    unsafe impl aya::Pod for super::FlowKey {}
+    unsafe impl aya::Pod for super::FlowVerdict {}
+    unsafe impl aya::Pod for super::ActiveState {}
+    unsafe impl aya::Pod for super::Bank {}
+    unsafe impl aya::Pod for super::DfaMatch {}
+    unsafe impl aya::Pod for super::BodySkip {}
+    unsafe impl aya::Pod for super::DfaResume {}
+}
+
+const _: () = assert!(core::mem::size_of::<CidrKey>() == 21);
+const _: () = assert!(core::mem::size_of::<PortKey>() == 8);
+const _: () = assert!(core::mem::size_of::<FlowKey>() == 40);
+const _: () = assert!(core::mem::size_of::<FlowVerdict>() == 8);

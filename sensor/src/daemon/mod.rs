@@ -1,0 +1,318 @@
+//! `vigil run`: the live sensor. Kernel capture on each interface, the
+//! pipeline (flows, parsers, engine), and the outputs (EVE, syslog, audit
+//! store). SIGINT/SIGTERM stop it cleanly (programs detached, queues
+//! flushed, the stop recorded); SIGHUP reloads the rules and reopens files.
+
+mod live;
+mod outputs;
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use sensor_audit::{AuditHandle, AuditOptions, AuditStore, RulesetLoad, SensorEvent};
+use sensor_pipeline::{Detector, LoadedRules, Mode, Pipeline, SharedRuleset, load_rules};
+use sensor_proto::DriverConfig;
+use tokio::{
+    signal::unix::{SignalKind, signal},
+    sync::watch,
+};
+
+use crate::{
+    capture::{CaptureConfig, KernelCapture, WallClock},
+    cli::signals::ShutdownSignals,
+    config::Config,
+    enforce,
+};
+use live::{LiveOutputs, LiveSink};
+
+pub use outputs::header_mask;
+
+/// What `vigil run` was started with.
+pub struct RunOptions {
+    pub config: Config,
+    /// The file the configuration came from, for the audit trail.
+    pub config_path: Option<PathBuf>,
+}
+
+fn vars(config: &Config) -> Vec<(String, String)> {
+    config
+        .rules
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn report_diagnostics(loaded: &LoadedRules) {
+    for d in &loaded.diagnostics {
+        if d.level == sensor_rules::diag::Level::Error {
+            eprintln!("{d}");
+        }
+    }
+    eprintln!(
+        "vigil: {} rules loaded, {} skipped (ruleset {})",
+        loaded.rules_loaded,
+        loaded.rules_failed,
+        &loaded.hash[..12]
+    );
+}
+
+fn record_ruleset(audit: Option<&AuditHandle>, loaded: &LoadedRules, trigger: &str) {
+    let Some(audit) = audit else { return };
+    let load = RulesetLoad {
+        ruleset_hash: loaded.hash.clone(),
+        rules_loaded: loaded.rules_loaded as u64,
+        rules_failed: loaded.rules_failed as u64,
+        sources: loaded
+            .sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        trigger: trigger.to_string(),
+    };
+    if let Err(e) = audit.record_ruleset(&load) {
+        log::warn!("audit: {e}");
+    }
+}
+
+fn audit_event(audit: Option<&AuditHandle>, event: SensorEvent) {
+    if let Some(a) = audit
+        && let Err(e) = a.record_event(event)
+    {
+        log::warn!("audit: {e}");
+    }
+}
+
+/// Interfaces to use when none are configured: every interface that is up,
+/// except loopback.
+fn default_interfaces() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lo")
+        .filter(|n| {
+            std::fs::read_to_string(format!("/sys/class/net/{n}/operstate"))
+                .is_ok_and(|s| s.trim() != "down")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs the sensor until SIGINT or SIGTERM.
+pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
+    let config = opts.config;
+    let ifaces = if config.capture.interfaces.is_empty() {
+        default_interfaces()
+    } else {
+        config.capture.interfaces.clone()
+    };
+    anyhow::ensure!(
+        !ifaces.is_empty(),
+        "no interface to capture on (give --iface or capture.interfaces)"
+    );
+    let ips = config.ips;
+
+    let store = match &config.audit.path {
+        Some(path) => {
+            outputs::prepare_audit_path(path)?;
+            let options = AuditOptions {
+                flush_interval: Duration::from_millis(config.audit.flush_interval_ms.max(1)),
+                ..AuditOptions::default()
+            };
+            Some(
+                AuditStore::open_with(path, options)
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let audit = store.as_ref().map(|s| s.handle());
+
+    let loaded = load_rules(&config.rules.paths, &vars(&config));
+    report_diagnostics(&loaded);
+    let rules: SharedRuleset = Arc::new(ArcSwap::from_pointee(loaded.compile(None)?));
+    record_ruleset(audit.as_ref(), &loaded, "start");
+    drop(loaded);
+
+    let fanout = outputs::build_fanout(&config, audit.as_ref())?;
+    audit_event(
+        audit.as_ref(),
+        SensorEvent::Start {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            config: opts.config_path.as_ref().map(|p| p.display().to_string()),
+        },
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = rt.block_on(async {
+        let mut signals = ShutdownSignals::install()?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let local = tokio::task::LocalSet::new();
+        let mut tasks = Vec::new();
+        for iface in &ifaces {
+            let mut cc = CaptureConfig::new(iface);
+            cc.snaplen = config.capture.snaplen;
+            cc.ring_bytes = config.capture.ring_bytes;
+            cc.enforce.mode = if ips {
+                enforce::Mode::Ips
+            } else {
+                enforce::Mode::Ids
+            };
+            let mut capture =
+                KernelCapture::attach(&cc).with_context(|| format!("capturing on {iface}"))?;
+            let enforcer = if ips { Some(capture.enforcer()?) } else { None };
+            let mut driver = DriverConfig::default();
+            driver.flow.max_flows = config.limits.max_flows;
+            driver.flow.memcap = config.limits.flow_memcap;
+            let mode = if ips { Mode::Ips } else { Mode::Ids };
+            let detector = Detector::new(rules.clone(), mode).with_iface(iface.clone());
+            let outputs = LiveOutputs {
+                fanout: fanout.clone(),
+                verdicts: Vec::new(),
+                ips,
+            };
+            let pipeline = Pipeline::new(driver, Some(detector), outputs)
+                .with_http_log(config.eve.http_log)
+                .with_iface(iface.clone());
+            let mut sink = LiveSink {
+                iface: iface.clone(),
+                pipeline,
+                enforcer,
+                rules: rules.clone(),
+                audit: audit.clone(),
+                clock: WallClock::sample(),
+                counters: Default::default(),
+            };
+            let mut stop = stop_rx.clone();
+            tasks.push(local.spawn_local(async move {
+                let shutdown = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                let summary = capture.run_records(&mut sink, shutdown).await;
+                sink.pipeline.finish();
+                (
+                    sink.iface.clone(),
+                    summary,
+                    sink.counters,
+                    sink.pipeline.driver().counters(),
+                )
+            }));
+        }
+        eprintln!(
+            "vigil: running on {} ({} mode); SIGHUP reloads, SIGINT/SIGTERM stop",
+            ifaces.join(", "),
+            if ips { "IPS" } else { "IDS" }
+        );
+        let reason = local
+            .run_until(async {
+                loop {
+                    tokio::select! {
+                        sig = signals.recv() => break sig,
+                        _ = hangup.recv() => reload(&config, &rules, audit.as_ref(), &fanout),
+                    }
+                }
+            })
+            .await;
+        eprintln!("vigil: {reason} received, stopping");
+        let _ = stop_tx.send(true);
+        let mut summaries = Vec::new();
+        for t in tasks {
+            summaries.push(local.run_until(t).await?);
+        }
+        anyhow::Ok((reason, summaries))
+    });
+
+    let (reason, summaries) = match outcome {
+        Ok(v) => v,
+        Err(e) => {
+            audit_event(
+                audit.as_ref(),
+                SensorEvent::Stop {
+                    reason: format!("error: {e:#}"),
+                },
+            );
+            if let Some(s) = store {
+                let _ = s.close();
+            }
+            return Err(e);
+        }
+    };
+    let mut failed = false;
+    for (iface, summary, live, driver) in &summaries {
+        match summary {
+            Ok(s) => eprintln!(
+                "vigil: {iface}: {} packets seen, {} lost, {} flows, {} transactions, {} blocked in the kernel",
+                s.counters.packets_seen,
+                s.counters.records_lost,
+                driver.flows,
+                driver.transactions,
+                live.kernel_drops
+            ),
+            Err(e) => {
+                failed = true;
+                eprintln!("vigil: {iface}: {e}");
+            }
+        }
+    }
+    let fanout = Arc::try_unwrap(fanout).map_err(|_| anyhow::anyhow!("outputs still in use"))?;
+    for s in fanout.shutdown() {
+        eprintln!(
+            "vigil: output {}: {} sent, {} failed, {} dropped",
+            s.name, s.sent, s.failed, s.dropped
+        );
+    }
+    audit_event(
+        audit.as_ref(),
+        SensorEvent::Stop {
+            reason: reason.to_string(),
+        },
+    );
+    if let Some(s) = store {
+        s.close()?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// SIGHUP: build a new engine off the packet path and swap it in; a ruleset
+/// that fails to compile leaves the running one. Output files are reopened
+/// (log rotation).
+fn reload(
+    config: &Config,
+    rules: &SharedRuleset,
+    audit: Option<&AuditHandle>,
+    fanout: &sensor_output::FanOut,
+) {
+    fanout.reopen();
+    let loaded = load_rules(&config.rules.paths, &vars(config));
+    report_diagnostics(&loaded);
+    let rates = rules.load().engine.rates().clone();
+    match loaded.compile(Some(rates)) {
+        Ok(new) => {
+            rules.store(Arc::new(new));
+            record_ruleset(audit, &loaded, "SIGHUP");
+            audit_event(
+                audit,
+                SensorEvent::Reload {
+                    ruleset_hash: loaded.hash.clone(),
+                    rules_loaded: loaded.rules_loaded as u64,
+                    rules_failed: loaded.rules_failed as u64,
+                    trigger: "SIGHUP".into(),
+                },
+            );
+            eprintln!("vigil: reloaded");
+        }
+        Err(e) => eprintln!("vigil: reload failed, keeping the running rules: {e:#}"),
+    }
+}

