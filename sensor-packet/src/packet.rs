@@ -78,6 +78,29 @@ impl TcpFlags {
     pub fn rst(self) -> bool {
         self.has(Self::RST)
     }
+
+    /// The set flags' names, SYN first, as tcpdump orders them.
+    ///
+    /// ```
+    /// use sensor_packet::TcpFlags;
+    /// assert_eq!(TcpFlags(TcpFlags::SYN | TcpFlags::ACK).names().collect::<Vec<_>>(), ["SYN", "ACK"]);
+    /// ```
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        const NAMES: [(u8, &str); 8] = [
+            (TcpFlags::SYN, "SYN"),
+            (TcpFlags::FIN, "FIN"),
+            (TcpFlags::RST, "RST"),
+            (TcpFlags::PSH, "PSH"),
+            (TcpFlags::ACK, "ACK"),
+            (TcpFlags::URG, "URG"),
+            (TcpFlags::ECE, "ECE"),
+            (TcpFlags::CWR, "CWR"),
+        ];
+        NAMES
+            .into_iter()
+            .filter(move |(bit, _)| self.0 & bit != 0)
+            .map(|(_, n)| n)
+    }
 }
 
 /// The TCP fields the pipeline needs.

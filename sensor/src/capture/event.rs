@@ -11,54 +11,10 @@ use sensor_common::{
     enforce::reason,
     record::{RECORD_HEADER_LEN, ip_flags, status},
 };
+use sensor_packet::TcpFlags;
 use serde::{Serialize, Serializer};
 
 use super::WallClock;
-
-/// TCP flags byte with names for display and JSON.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TcpFlags(pub u8);
-
-impl TcpFlags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
-    const NAMES: [(u8, &'static str); 8] = [
-        (Self::SYN, "SYN"),
-        (Self::FIN, "FIN"),
-        (Self::RST, "RST"),
-        (Self::PSH, "PSH"),
-        (Self::ACK, "ACK"),
-        (Self::URG, "URG"),
-        (Self::ECE, "ECE"),
-        (Self::CWR, "CWR"),
-    ];
-
-    /// Whether every bit of `mask` is set.
-    pub fn has(self, mask: u8) -> bool {
-        self.0 & mask == mask
-    }
-
-    /// The set flags' names, SYN first, as tcpdump orders them.
-    pub fn names(self) -> Vec<&'static str> {
-        Self::NAMES
-            .iter()
-            .filter(|(bit, _)| self.0 & bit != 0)
-            .map(|(_, n)| *n)
-            .collect()
-    }
-}
-
-impl Serialize for TcpFlags {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.names().serialize(s)
-    }
-}
 
 /// One packet as the kernel described it: header fields plus the first bytes
 /// of its L4 payload. Owned, so it can cross threads and outlive the ring slot.
@@ -91,6 +47,7 @@ pub struct PacketEvent {
     pub frag_offset: u16,
     pub src_port: u16,
     pub dst_port: u16,
+    #[serde(serialize_with = "serialize_tcp_flags")]
     pub tcp_flags: TcpFlags,
     pub seq: u32,
     pub ack: u32,
@@ -298,7 +255,7 @@ impl fmt::Display for PacketEvent {
                 6 => write!(
                     f,
                     " [{}] seq {} ack {} win {}",
-                    self.tcp_flags.names().join(","),
+                    self.tcp_flags.names().collect::<Vec<_>>().join(","),
                     self.seq,
                     self.ack,
                     self.window
@@ -352,6 +309,10 @@ fn humantime_utc(t: SystemTime) -> String {
 fn serialize_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     s.serialize_f64(d.as_secs_f64())
+}
+
+fn serialize_tcp_flags<S: Serializer>(f: &TcpFlags, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(f.names())
 }
 
 fn serialize_direction<S: Serializer>(d: &Direction, s: S) -> Result<S::Ok, S::Error> {
