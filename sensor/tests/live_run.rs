@@ -34,19 +34,23 @@ impl Drop for RunGuard {
     }
 }
 
-/// Starts `vigil run` on the server side and waits until it is capturing.
+/// Starts `vigil run` on the server side with the shipped rules and waits
+/// until it is capturing.
 fn start_run(lab: &LabGuard, dir: &Path, extra: &[&str]) -> RunGuard {
+    start_run_with(lab, dir, &rules_dir(), extra)
+}
+
+fn start_run_with(lab: &LabGuard, dir: &Path, rules: &str, extra: &[&str]) -> RunGuard {
     let bin = vigil_bin();
     let eve = dir.join("eve.json");
     let audit = dir.join("audit.db");
-    let rules = rules_dir();
     let mut argv = vec![
         bin.to_str().unwrap(),
         "run",
         "--iface",
         "veth-srv",
         "--rules",
-        &rules,
+        rules,
         "--eve",
         eve.to_str().unwrap(),
         "--audit",
@@ -271,6 +275,128 @@ fn ips_mode_blocks_the_rest_of_the_flow() {
     assert!(ok && out.contains("9000001"), "{out}");
     let (ok, _) = audit(dir.path(), &["verify"]);
     assert!(ok);
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
+/// IPS mode, first-packet blocking: the drop rule's literal is in the
+/// kernel's automaton, so the request carrying it is dropped at TC and never
+/// reaches the server; the full rule confirms it in user space (alert
+/// "blocked", flow verdict). A kernel hit the full rule does not confirm is
+/// released, and the retransmitted request goes through.
+#[test]
+fn ips_mode_drops_the_attacking_request_before_the_server() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-dfa");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("ips.rules");
+    std::fs::write(
+        &rules,
+        "drop http any any -> any any (msg:\"evil token in a header\"; flow:to_server; http.header; content:\"X-Evil-Token\"; sid:7000001; rev:1;)\n\
+         drop http any any -> any any (msg:\"admin page with a confirm header\"; flow:to_server; http.uri; content:\"/admin\"; http.header; content:\"X-Confirm-Admin\"; sid:7000002; rev:1;)\n",
+    )
+    .unwrap();
+    let log = dir.path().join("server.log");
+    let _server = start_server(&lab, &log);
+    let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
+
+    let replies = keepalive(&lab, "45020", &["hello", "X-Evil-Token=1"]);
+    assert_eq!(
+        replies,
+        ["ok", "timeout"],
+        "the attacking request is dropped"
+    );
+    // The automaton matches "X-Confirm-Admin", but the rule also needs the
+    // URI /admin: the kernel's hit is released and the request goes through.
+    let replies = keepalive(&lab, "45021", &["X-Confirm-Admin=1", "later"]);
+    assert_eq!(
+        replies,
+        ["ok", "ok"],
+        "an unconfirmed kernel hit is released"
+    );
+    assert_eq!(keepalive(&lab, "45022", &["benign"]), ["ok"]);
+    thread::sleep(Duration::from_millis(300));
+    stop(run);
+
+    let received = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !received.contains("X-Evil-Token"),
+        "the server saw the attack:\n{received}"
+    );
+    assert!(received.contains("X-Confirm-Admin=1") && received.contains("benign"));
+    let records = eve_records(dir.path());
+    let alerts: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event_type"] == "alert")
+        .collect();
+    assert!(!alerts.is_empty());
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["alert"]["signature_id"] == 7000001 && a["alert"]["action"] == "blocked"),
+        "{alerts:#?}"
+    );
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
+/// IPS mode, address blocks: an address-only drop rule becomes a CIDR block
+/// in the kernel and the client's traffic stops both ways; a reload
+/// (SIGHUP) without the rule restores it.
+#[test]
+fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-cidr");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("cidr.rules");
+    std::fs::write(
+        &rules,
+        "drop ip 10.77.0.1 any <> any any (msg:\"quarantined host\"; sid:7000010; rev:1;)\n",
+    )
+    .unwrap();
+    let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
+    let ping = |lab: &LabGuard| {
+        lab.lab
+            .command(Side::Client, &["ping", "-c", "1", "-W", "1", "10.77.0.2"])
+            .output()
+            .unwrap()
+    };
+    assert!(
+        !ping(&lab).status.success(),
+        "the blocked host still reaches the server"
+    );
+
+    std::fs::write(&rules, "# the quarantine is lifted\n").unwrap();
+    let pid = run.0.as_ref().unwrap().id() as i32;
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    let mut restored = false;
+    for _ in 0..20 {
+        if ping(&lab).status.success() {
+            restored = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    assert!(restored, "a reload without the rule must lift the block");
+    stop(run);
+
+    let records = eve_records(dir.path());
+    let blocked: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event_type"] == "alert" && r["alert"]["action"] == "blocked")
+        .collect();
+    assert!(!blocked.is_empty(), "the kernel's drops are reported");
+    assert!(
+        blocked
+            .iter()
+            .all(|a| a["alert"]["signature_id"] == 7000010)
+    );
+    let (ok, out) = audit(
+        dir.path(),
+        &["query", "--sid", "7000010", "--format", "json"],
+    );
+    assert!(ok && !out.is_empty());
     drop(lab);
     assert_no_vigil_programs();
 }

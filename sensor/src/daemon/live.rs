@@ -54,6 +54,9 @@ pub struct LiveCounters {
     pub kernel_drops: u64,
     pub verdicts_set: u64,
     pub verdict_errors: u64,
+    /// Packets the kernel's pattern automaton dropped but the full rule did
+    /// not confirm: released (an allow verdict lets the retransmission pass).
+    pub pattern_releases: u64,
 }
 
 /// The record sink of one interface.
@@ -62,6 +65,8 @@ pub struct LiveSink {
     pub pipeline: Pipeline<LiveOutputs>,
     pub enforcer: Option<Enforcer>,
     pub rules: SharedRuleset,
+    pub blocks: super::blocks::SharedBlocks,
+    pub blocks_applied: u64,
     pub audit: Option<AuditHandle>,
     pub clock: WallClock,
     pub counters: LiveCounters,
@@ -75,44 +80,50 @@ impl LiveSink {
             .map_or(0, |d| d.as_nanos() as u64)
     }
 
-    /// A packet the kernel dropped: the alert says which rule and why. Drops
-    /// by flow verdict are only counted: the verdict's own alert (raised
-    /// when user space matched the rule) already reported the flow, and
-    /// every retransmission the kernel drops would otherwise repeat it.
-    fn kernel_drop_alert(&mut self, header: &RecordHeader, packet: &Packet<'_>) {
-        self.counters.kernel_drops += 1;
-        if header.drop_reason == reason::FLOW {
+    /// A new block set after a reload: swap it into the kernel.
+    fn apply_blocks(&mut self) {
+        let blocks = self.blocks.load();
+        if blocks.generation == self.blocks_applied {
             return;
         }
-        let rules = self.rules.load();
-        let Some(meta) = rules.meta.get(&header.sid) else {
-            log::warn!("kernel dropped a packet for unknown sid {}", header.sid);
+        self.blocks_applied = blocks.generation;
+        if let Some(enforcer) = &mut self.enforcer
+            && let Err(e) = enforcer.replace(&blocks.set)
+        {
+            log::warn!(
+                "{}: kernel block set not updated, keeping the previous one: {e}",
+                self.iface
+            );
+        }
+    }
+
+    /// After a packet the automaton dropped went through the pipeline: if no
+    /// drop rule matched its flow, release the flow so the retransmission
+    /// passes (the kernel's patterns are only a rule's fast pattern).
+    fn confirm_pattern_drop(&mut self, packet: &Packet<'_>, sid: u32) {
+        let confirmed = self.pipeline.outputs_mut().verdicts.iter().any(|(t, _)| {
+            (t.src, t.src_port, t.dst, t.dst_port)
+                == (packet.src, packet.src_port(), packet.dst, packet.dst_port())
+                || (t.dst, t.dst_port, t.src, t.src_port)
+                    == (packet.src, packet.src_port(), packet.dst, packet.dst_port())
+        });
+        if confirmed {
+            return;
+        }
+        let Some(enforcer) = &mut self.enforcer else {
             return;
         };
-        let mut alert = Alert::new(
-            sensor_pipeline::timestamp(packet.ts_ns),
-            packet.src,
-            packet.dst,
-            sensor_output::Proto::from_number(packet.protocol),
-            header.sid,
-            meta.msg.clone(),
-        );
-        alert.src_port = Some(packet.src_port()).filter(|p| *p != 0);
-        alert.dst_port = Some(packet.dst_port()).filter(|p| *p != 0);
-        alert.action = Action::Blocked;
-        alert.gid = meta.gid;
-        alert.rev = meta.rev;
-        alert.severity = meta.severity;
-        alert.category = meta.category.clone();
-        alert.in_iface = Some(self.iface.clone());
-        alert.metadata.insert(
-            "vigil_drop_reason".into(),
-            vec![reason::name(header.drop_reason).into()],
-        );
-        self.pipeline
-            .outputs_mut()
-            .fanout
-            .send(Record::Alert(alert));
+        let tuple = FlowTuple {
+            protocol: packet.protocol,
+            src: packet.src,
+            src_port: packet.src_port(),
+            dst: packet.dst,
+            dst_port: packet.dst_port(),
+        };
+        match enforcer.release_flow(&tuple, sid) {
+            Ok(()) => self.counters.pattern_releases += 1,
+            Err(e) => log::warn!("{}: releasing a pattern hit of sid {sid}: {e}", self.iface),
+        }
     }
 
     fn apply_verdicts(&mut self) {
@@ -140,12 +151,20 @@ impl RecordSink for &mut LiveSink {
         };
         // Kernel time is CLOCK_MONOTONIC; alerts and flows use wall time.
         packet.ts_ns = self.wall_ns(packet.ts_ns);
-        if let Some(header) = RecordHeader::read_from(bytes)
-            && header.status & status::DROPPED != 0
-        {
-            self.kernel_drop_alert(&header, &packet);
+        self.apply_blocks();
+        // A packet the kernel dropped still goes through the pipeline: the
+        // rule behind an address, port or pattern block matches it there and
+        // raises the "blocked" alert (a pattern hit the rule does not confirm
+        // is released below); drops by flow verdict were alerted when the
+        // verdict was set.
+        let dropped = RecordHeader::read_from(bytes).filter(|h| h.status & status::DROPPED != 0);
+        if dropped.is_some() {
+            self.counters.kernel_drops += 1;
         }
         self.pipeline.process(&packet);
+        if let Some(header) = dropped.filter(|h| h.drop_reason == reason::PATTERN) {
+            self.confirm_pattern_drop(&packet, header.sid);
+        }
         self.apply_verdicts();
         true
     }

@@ -3,6 +3,7 @@
 //! store). SIGINT/SIGTERM stop it cleanly (programs detached, queues
 //! flushed, the stop recorded); SIGHUP reloads the rules and reopens files.
 
+mod blocks;
 mod live;
 mod outputs;
 
@@ -24,6 +25,7 @@ use crate::{
     config::Config,
     enforce,
 };
+use blocks::{Blocks, SharedBlocks, blockset_from_rules};
 use live::{LiveOutputs, LiveSink};
 
 pub use outputs::header_mask;
@@ -137,6 +139,23 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     report_diagnostics(&loaded);
     let rules: SharedRuleset = Arc::new(ArcSwap::from_pointee(loaded.compile(None)?));
     record_ruleset(audit.as_ref(), &loaded, "start");
+    let block_set = blockset_from_rules(&loaded.rules);
+    // Sizes the kernel's automaton maps (a ruleset without patterns needs none).
+    let dfa = if block_set.patterns.is_empty() {
+        None
+    } else {
+        Some(blocks::compile(&block_set)?)
+    };
+    if ips {
+        eprintln!(
+            "vigil: {} drop-rule patterns enforced in the kernel",
+            block_set.patterns.len()
+        );
+    }
+    let shared_blocks: SharedBlocks = Arc::new(ArcSwap::from_pointee(Blocks {
+        generation: 0,
+        set: block_set,
+    }));
     drop(loaded);
 
     let fanout = outputs::build_fanout(&config, audit.as_ref())?;
@@ -166,9 +185,17 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             } else {
                 enforce::Mode::Ids
             };
+            // Room for the automaton of the ruleset, and for twice it on reload.
+            cc.enforce.limits = dfa.as_ref().map(enforce::EnforceLimits::fitting).unwrap_or_default();
             let mut capture =
                 KernelCapture::attach(&cc).with_context(|| format!("capturing on {iface}"))?;
-            let enforcer = if ips { Some(capture.enforcer()?) } else { None };
+            let enforcer = if ips {
+                let mut e = capture.enforcer()?;
+                e.replace(&shared_blocks.load().set)?;
+                Some(e)
+            } else {
+                None
+            };
             let mut driver = DriverConfig::default();
             driver.flow.max_flows = config.limits.max_flows;
             driver.flow.memcap = config.limits.flow_memcap;
@@ -187,6 +214,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 pipeline,
                 enforcer,
                 rules: rules.clone(),
+                blocks: shared_blocks.clone(),
+                blocks_applied: 0,
                 audit: audit.clone(),
                 clock: WallClock::sample(),
                 counters: Default::default(),
@@ -216,7 +245,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 loop {
                     tokio::select! {
                         sig = signals.recv() => break sig,
-                        _ = hangup.recv() => reload(&config, &rules, audit.as_ref(), &fanout),
+                        _ = hangup.recv() => reload(&config, &rules, &shared_blocks, audit.as_ref(), &fanout),
                     }
                 }
             })
@@ -249,12 +278,15 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     for (iface, summary, live, driver) in &summaries {
         match summary {
             Ok(s) => eprintln!(
-                "vigil: {iface}: {} packets seen, {} lost, {} flows, {} transactions, {} blocked in the kernel",
+                "vigil: {iface}: {} packets seen, {} lost, {} flows, {} transactions, {} dropped in the kernel, \
+                 {} flow verdicts, {} pattern hits released",
                 s.counters.packets_seen,
                 s.counters.records_lost,
                 driver.flows,
                 driver.transactions,
-                live.kernel_drops
+                live.kernel_drops,
+                live.verdicts_set,
+                live.pattern_releases
             ),
             Err(e) => {
                 failed = true;
@@ -291,6 +323,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
 fn reload(
     config: &Config,
     rules: &SharedRuleset,
+    blocks: &SharedBlocks,
     audit: Option<&AuditHandle>,
     fanout: &sensor_output::FanOut,
 ) {
@@ -301,6 +334,11 @@ fn reload(
     match loaded.compile(Some(rates)) {
         Ok(new) => {
             rules.store(Arc::new(new));
+            let generation = blocks.load().generation + 1;
+            blocks.store(Arc::new(Blocks {
+                generation,
+                set: blockset_from_rules(&loaded.rules),
+            }));
             record_ruleset(audit, &loaded, "SIGHUP");
             audit_event(
                 audit,

@@ -1,0 +1,253 @@
+//! Drop rules compiled into what the kernel can enforce on its own: the
+//! literal patterns of drop rules that inspect the request, walked by the TC
+//! program's automaton so the packet carrying an attack never reaches the
+//! server. The kernel's automaton is a first pass: a packet it drops is
+//! checked by the full rule in user space, and released if the rule does not
+//! confirm it (see `live.rs`).
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use sensor_rules::ir::{Action, AddressSet, Buffer, Direction, Expr, Protocol, Rule};
+
+use crate::enforce::{BlockSet, Cidr, CompiledDfa, Pattern, Side};
+
+/// An address set that decomposes into more prefixes than this (a negation,
+/// an odd range) is left to flow verdicts rather than filling the tries.
+const MAX_CIDRS_PER_RULE: usize = 64;
+
+/// Patterns shorter than this would drop too much benign traffic for the
+/// user-space check to release; such rules are enforced by flow verdict only.
+const MIN_PATTERN_LEN: usize = 4;
+
+/// Whether a buffer's bytes appear as such in the client's raw payload, so
+/// a literal of it can be searched there.
+fn in_request_payload(buffer: &Buffer) -> bool {
+    matches!(
+        buffer,
+        Buffer::Payload
+            | Buffer::HttpMethod
+            | Buffer::HttpUri
+            | Buffer::HttpUriRaw
+            | Buffer::HttpHost
+            | Buffer::HttpHostRaw
+            | Buffer::HttpUserAgent
+            | Buffer::HttpHeader
+            | Buffer::HttpHeaderRaw
+            | Buffer::HttpHeaderNamed(_)
+            | Buffer::HttpHeaderName
+            | Buffer::HttpHeaderValue
+            | Buffer::HttpCookie
+            | Buffer::HttpRequestLine
+            | Buffer::TlsSni
+    )
+}
+
+/// The smallest list of prefixes covering `lo..=hi` (`bits`-wide addresses).
+fn range_to_prefixes(mut lo: u128, hi: u128, bits: u32, out: &mut Vec<(u128, u8)>) {
+    loop {
+        // The largest block aligned at `lo` that stays within the range.
+        let mut size = if lo == 0 {
+            bits
+        } else {
+            lo.trailing_zeros().min(bits)
+        };
+        while size > 0 && (size >= 128 || lo + ((1u128 << size) - 1) > hi) {
+            size -= 1;
+        }
+        out.push((lo, (bits - size) as u8));
+        if size >= 128 {
+            return;
+        }
+        match lo.checked_add(1u128 << size) {
+            Some(next) if next <= hi => lo = next,
+            _ => return,
+        }
+    }
+}
+
+/// The prefixes of an address set, or `None` when there are too many.
+fn cidrs(set: &AddressSet) -> Option<Vec<Cidr>> {
+    let mut prefixes = Vec::new();
+    for r in set.v4.ranges() {
+        let mut p = Vec::new();
+        range_to_prefixes(u128::from(*r.start()), u128::from(*r.end()), 32, &mut p);
+        prefixes.extend(
+            p.into_iter()
+                .map(|(a, l)| (IpAddr::V4(Ipv4Addr::from(a as u32)), l)),
+        );
+    }
+    for r in set.v6.ranges() {
+        let mut p = Vec::new();
+        range_to_prefixes(*r.start(), *r.end(), 128, &mut p);
+        prefixes.extend(
+            p.into_iter()
+                .map(|(a, l)| (IpAddr::V6(Ipv6Addr::from(a)), l)),
+        );
+    }
+    if prefixes.len() > MAX_CIDRS_PER_RULE {
+        return None;
+    }
+    prefixes
+        .into_iter()
+        .map(|(a, l)| Cidr::new(a, l).ok())
+        .collect()
+}
+
+/// A drop rule that says nothing but "these addresses": `drop ip X any -> any
+/// any` (or `<>`), with no condition beyond its header.
+fn address_only(rule: &Rule) -> bool {
+    let h = &rule.header;
+    rule.condition == Expr::True
+        && h.protocol == Protocol::Ip
+        && h.src_ports.is_full()
+        && h.dst_ports.is_full()
+        && (h.src.is_any() != h.dst.is_any())
+}
+
+/// The kernel block set of a ruleset: address-only drop rules as CIDR
+/// blocks, and one pattern per drop rule whose fast pattern is a request
+/// literal of at least four bytes.
+pub fn blockset_from_rules(rules: &[Rule]) -> BlockSet {
+    let mut set = BlockSet::default();
+    for rule in rules
+        .iter()
+        .filter(|r| matches!(r.action, Action::Drop | Action::Reject))
+    {
+        if address_only(rule) {
+            let h = &rule.header;
+            let (addresses, side) = if h.src.is_any() {
+                (&h.dst, Side::Dst)
+            } else {
+                (&h.src, Side::Src)
+            };
+            if let Some(list) = cidrs(addresses) {
+                for cidr in list {
+                    set.block_cidr(side, cidr, rule.sid);
+                    if h.direction == Direction::Both {
+                        let other = if side == Side::Src {
+                            Side::Dst
+                        } else {
+                            Side::Src
+                        };
+                        set.block_cidr(other, cidr, rule.sid);
+                    }
+                }
+                continue;
+            }
+        }
+        let Some((buffer, content)) = rule.fast_pattern() else {
+            continue;
+        };
+        if !in_request_payload(buffer) || content.negated || content.pattern.len() < MIN_PATTERN_LEN
+        {
+            continue;
+        }
+        let bytes = content.pattern.clone();
+        set.block_pattern(if content.nocase {
+            Pattern::nocase(bytes, rule.sid)
+        } else {
+            Pattern::new(bytes, rule.sid)
+        });
+    }
+    set
+}
+
+/// The block set in force and its generation; captures apply a new
+/// generation on their next packet.
+pub struct Blocks {
+    pub generation: u64,
+    pub set: BlockSet,
+}
+
+/// Shared between the reload handler and every capture.
+pub type SharedBlocks = Arc<ArcSwap<Blocks>>;
+
+/// The automaton of `set`, to size the kernel maps at load.
+pub fn compile(set: &BlockSet) -> anyhow::Result<CompiledDfa> {
+    Ok(CompiledDfa::compile(&set.patterns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefixes(lo: &str, hi: &str) -> Vec<String> {
+        let (lo, hi): (Ipv4Addr, Ipv4Addr) = (lo.parse().unwrap(), hi.parse().unwrap());
+        let mut out = Vec::new();
+        range_to_prefixes(
+            u128::from(u32::from(lo)),
+            u128::from(u32::from(hi)),
+            32,
+            &mut out,
+        );
+        out.iter()
+            .map(|(a, l)| format!("{}/{l}", Ipv4Addr::from(*a as u32)))
+            .collect()
+    }
+
+    #[test]
+    fn ranges_become_the_fewest_prefixes() {
+        assert_eq!(prefixes("10.0.0.0", "10.255.255.255"), ["10.0.0.0/8"]);
+        assert_eq!(prefixes("10.77.0.1", "10.77.0.1"), ["10.77.0.1/32"]);
+        assert_eq!(
+            prefixes("10.0.0.1", "10.0.0.6"),
+            ["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]
+        );
+        assert_eq!(prefixes("0.0.0.0", "255.255.255.255"), ["0.0.0.0/0"]);
+        // The complement of 10/8 in IPv4.
+        let mut out = Vec::new();
+        range_to_prefixes(
+            0,
+            u128::from(u32::from(Ipv4Addr::new(9, 255, 255, 255))),
+            32,
+            &mut out,
+        );
+        range_to_prefixes(
+            u128::from(u32::from(Ipv4Addr::new(11, 0, 0, 0))),
+            u128::from(u32::MAX),
+            32,
+            &mut out,
+        );
+        assert_eq!(out.len(), 8);
+    }
+
+    #[test]
+    fn address_only_drop_rules_become_cidr_blocks_and_literals_patterns() {
+        let text = "drop ip 10.77.0.1 any <> any any (msg:\"host\"; sid:1;)\n\
+                    drop ip any any -> 192.0.2.0/24 any (msg:\"net\"; sid:2;)\n\
+                    drop tcp 10.77.0.1 any -> any 22 (msg:\"ssh from host\"; sid:3;)\n\
+                    drop http any any -> any any (msg:\"hdr\"; http.header; content:\"X-Evil\"; nocase; sid:4;)\n\
+                    drop http any any -> any any (msg:\"short\"; http.uri; content:\"/x\"; sid:5;)\n\
+                    alert http any any -> any any (msg:\"alert only\"; http.uri; content:\"/alert-only\"; sid:6;)\n";
+        let (set, diags) =
+            sensor_rules::RuleSet::load_str("t.rules", text, &sensor_rules::LoadOptions::default());
+        assert!(
+            diags
+                .iter()
+                .all(|d| d.level != sensor_rules::diag::Level::Error),
+            "{diags:?}"
+        );
+        let b = blockset_from_rules(set.rules());
+        let cidrs: Vec<String> = b
+            .cidrs
+            .iter()
+            .map(|(s, c, sid)| format!("{s:?} {c} {sid}"))
+            .collect();
+        assert_eq!(
+            cidrs,
+            [
+                "Src 10.77.0.1/32 1",
+                "Dst 10.77.0.1/32 1",
+                "Dst 192.0.2.0/24 2"
+            ]
+        );
+        assert_eq!(
+            b.patterns.len(),
+            1,
+            "only sid 4: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
+        );
+    }
+}
