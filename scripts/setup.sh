@@ -70,4 +70,11 @@ if [ "$have" != "$BPF_LINKER_VERSION" ]; then
 else
     log "bpf-linker $BPF_LINKER_VERSION present"
 fi
+# --- cargo-fuzz: the parsers' fuzz targets run for a bounded time in CI ------
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    log "installing cargo-fuzz"
+    cargo install cargo-fuzz --version 0.13.2 --locked
+else
+    log "cargo-fuzz present"
+fi
 log "done"
