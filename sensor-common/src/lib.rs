@@ -9,6 +9,7 @@
 pub mod counters;
 pub mod enforce;
 pub mod record;
+pub mod tcp;
 
 pub use counters::Counter;
 pub use record::{Direction, PacketRecord, RecordHeader};

@@ -42,21 +42,21 @@ pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
     /// FIN.
-    pub const FIN: u8 = 0x01;
+    pub const FIN: u8 = sensor_common::tcp::FIN;
     /// SYN.
-    pub const SYN: u8 = 0x02;
+    pub const SYN: u8 = sensor_common::tcp::SYN;
     /// RST.
-    pub const RST: u8 = 0x04;
+    pub const RST: u8 = sensor_common::tcp::RST;
     /// PSH.
-    pub const PSH: u8 = 0x08;
+    pub const PSH: u8 = sensor_common::tcp::PSH;
     /// ACK.
-    pub const ACK: u8 = 0x10;
+    pub const ACK: u8 = sensor_common::tcp::ACK;
     /// URG.
-    pub const URG: u8 = 0x20;
+    pub const URG: u8 = sensor_common::tcp::URG;
     /// ECE.
-    pub const ECE: u8 = 0x40;
+    pub const ECE: u8 = sensor_common::tcp::ECE;
     /// CWR.
-    pub const CWR: u8 = 0x80;
+    pub const CWR: u8 = sensor_common::tcp::CWR;
 
     /// True if every bit of `bits` is set.
     pub fn has(self, bits: u8) -> bool {

@@ -186,24 +186,7 @@ impl NumCmp {
 }
 
 /// TCP flag bits, as in the TCP header.
-pub mod tcp_flags {
-    /// FIN
-    pub const FIN: u8 = 0x01;
-    /// SYN
-    pub const SYN: u8 = 0x02;
-    /// RST
-    pub const RST: u8 = 0x04;
-    /// PSH
-    pub const PSH: u8 = 0x08;
-    /// ACK
-    pub const ACK: u8 = 0x10;
-    /// URG
-    pub const URG: u8 = 0x20;
-    /// ECE
-    pub const ECE: u8 = 0x40;
-    /// CWR
-    pub const CWR: u8 = 0x80;
-}
+pub use sensor_common::tcp as tcp_flags;
 
 /// IPv4 fragment bits as in `fragbits` (shifted to the low bits).
 pub mod frag_bits {
