@@ -14,11 +14,8 @@ mod ruleset;
 
 pub use detect::{Detector, Mode};
 pub use engine_input::EventInput;
-pub use records::timestamp;
 pub use replay::{ReplayOptions, ReplaySummary, replay_files};
-pub use ruleset::{
-    LoadedRules, RuleMeta, Ruleset, SharedRuleset, compile_rules, load_rules, parse_var,
-};
+pub use ruleset::{LoadedRules, Ruleset, SharedRuleset, compile_rules, load_rules, parse_var};
 
 use std::{collections::HashMap, sync::Arc};
 

@@ -14,19 +14,6 @@ pub struct Ruleset {
     pub engine: Engine,
     /// classtype → description, EVE's `alert.category`.
     pub categories: HashMap<String, String>,
-    /// sid → what an alert needs to describe the rule, for alerts raised
-    /// outside the engine (packets the kernel dropped).
-    pub meta: HashMap<u32, RuleMeta>,
-}
-
-/// A rule's descriptive fields.
-#[derive(Clone, Debug)]
-pub struct RuleMeta {
-    pub gid: u32,
-    pub rev: u32,
-    pub msg: String,
-    pub severity: u8,
-    pub category: String,
 }
 
 /// The ruleset in force, swapped whole on reload; readers load it per
@@ -65,29 +52,9 @@ impl LoadedRules {
         if let Some(rates) = rates {
             builder = builder.rates(rates);
         }
-        let meta = self
-            .rules
-            .iter()
-            .map(|r| {
-                let category = r
-                    .classtype
-                    .as_ref()
-                    .map(|c| self.categories.get(c).cloned().unwrap_or_else(|| c.clone()))
-                    .unwrap_or_default();
-                let m = RuleMeta {
-                    gid: r.gid,
-                    rev: r.rev,
-                    msg: r.msg.clone(),
-                    severity: r.priority,
-                    category,
-                };
-                (r.sid, m)
-            })
-            .collect();
         Ok(Ruleset {
             engine: builder.build()?,
             categories: self.categories.clone(),
-            meta,
         })
     }
 }

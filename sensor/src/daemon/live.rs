@@ -17,17 +17,16 @@ use crate::{
 };
 
 /// Where a live pipeline's records go: the fan-out, and the flows that a
-/// drop rule matched in IPS mode (to become kernel verdicts).
+/// drop rule matched in IPS mode (to become kernel verdicts; only IPS mode
+/// raises "blocked" alerts).
 pub struct LiveOutputs {
     pub fanout: Arc<FanOut>,
     pub verdicts: Vec<(FlowTuple, u32)>,
-    pub ips: bool,
 }
 
 impl Outputs for LiveOutputs {
     fn alert(&mut self, alert: Alert) {
-        if self.ips
-            && alert.action == Action::Blocked
+        if alert.action == Action::Blocked
             && let (Some(sp), Some(dp)) = (alert.src_port, alert.dst_port)
         {
             let tuple = FlowTuple {

@@ -201,11 +201,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             driver.flow.memcap = config.limits.flow_memcap;
             let mode = if ips { Mode::Ips } else { Mode::Ids };
             let detector = Detector::new(rules.clone(), mode).with_iface(iface.clone());
-            let outputs = LiveOutputs {
-                fanout: fanout.clone(),
-                verdicts: Vec::new(),
-                ips,
-            };
+            let outputs = LiveOutputs { fanout: fanout.clone(), verdicts: Vec::new() };
             let pipeline = Pipeline::new(driver, Some(detector), outputs)
                 .with_http_log(config.eve.http_log)
                 .with_iface(iface.clone());
