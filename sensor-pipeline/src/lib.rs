@@ -9,6 +9,7 @@
 mod detect;
 mod engine_input;
 mod records;
+pub mod regression;
 mod replay;
 mod ruleset;
 

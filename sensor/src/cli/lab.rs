@@ -23,6 +23,15 @@ pub enum LabCommand {
     Down,
     /// Show whether the lab is up and its addresses.
     Status,
+    /// Send a capture's Ethernet frames out of the client's veth at their
+    /// recorded pace (addresses kept), for a sensor on the server's veth.
+    Inject {
+        /// The capture (Ethernet link type).
+        pcap: std::path::PathBuf,
+        /// Send as fast as possible instead of at the capture's pace.
+        #[arg(long)]
+        topspeed: bool,
+    },
     /// Run a command inside one side's namespace.
     Exec {
         #[arg(value_enum)]
@@ -63,6 +72,17 @@ pub fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
                 println!("down");
                 return Ok(ExitCode::from(1));
             }
+        }
+        LabCommand::Inject { pcap, topspeed } => {
+            anyhow::ensure!(
+                lab.is_up(),
+                "lab {} is not up (run `vigil lab up`)",
+                args.name
+            );
+            let sent = lab
+                .inject(pcap, *topspeed)
+                .with_context(|| format!("injecting {}", pcap.display()))?;
+            println!("{} frames sent, {} failed", sent.packets, sent.failed);
         }
         LabCommand::Exec { side, argv } => {
             use std::os::unix::process::CommandExt as _;
