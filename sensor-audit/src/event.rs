@@ -56,6 +56,19 @@ pub enum SensorEvent {
         /// Packets dropped since the previous report.
         dropped: u64,
     },
+    /// Flow state or stream bytes were lost in user space: flows evicted by
+    /// the flow limit or memory cap, TCP reassembly gaps (bytes never seen,
+    /// so never inspected).
+    FlowLoss {
+        /// Interface.
+        interface: String,
+        /// Flows evicted since the previous report.
+        flows_evicted: u64,
+        /// Reassembly gaps since the previous report.
+        reassembly_gaps: u64,
+        /// Bytes in those gaps.
+        gap_bytes: u64,
+    },
     /// An output sink started failing.
     SinkFailure {
         /// Sink name.
@@ -90,6 +103,7 @@ impl SensorEvent {
             SensorEvent::Reload { .. } => "reload",
             SensorEvent::ConfigChange { .. } => "config_change",
             SensorEvent::CaptureLoss { .. } => "capture_loss",
+            SensorEvent::FlowLoss { .. } => "flow_loss",
             SensorEvent::SinkFailure { .. } => "sink_failure",
             SensorEvent::SinkRecovered { .. } => "sink_recovered",
             SensorEvent::Prune { .. } => "prune",

@@ -25,6 +25,11 @@
 //! [audit]
 //! path = "/var/lib/vigil/audit.db"
 //! flush_interval_ms = 500
+//!
+//! [stats]
+//! path = "/var/lib/vigil/stats.json"   # read by `vigil stats` and `vigil reload`
+//! listen = "127.0.0.1:9464"            # Prometheus text at /metrics (off by default)
+//! interval_ms = 1000
 //! ```
 
 use std::{
@@ -53,6 +58,28 @@ pub struct Config {
     pub syslog: Vec<SyslogSection>,
     pub audit: AuditSection,
     pub limits: LimitsSection,
+    pub stats: StatsSection,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsSection {
+    /// Status file `vigil stats` and `vigil reload` read; `None` turns it off.
+    pub path: Option<PathBuf>,
+    /// Serve the counters as Prometheus text on this address (`/metrics`).
+    pub listen: Option<SocketAddr>,
+    /// How often the status file is rewritten.
+    pub interval_ms: u64,
+}
+
+impl Default for StatsSection {
+    fn default() -> Self {
+        StatsSection {
+            path: Some(Path::new(DEFAULT_DATA_DIR).join("stats.json")),
+            listen: None,
+            interval_ms: 1000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -303,6 +330,9 @@ impl Config {
                 ));
             }
         }
+        if self.stats.interval_ms == 0 {
+            out.push("stats.interval_ms must be at least 1".into());
+        }
         if self.limits.max_flows == 0 {
             out.push("limits.max_flows must be at least 1".into());
         }
@@ -346,6 +376,9 @@ body = "cef"
 [audit]
 path = "/tmp/audit.db"
 flush_interval_ms = 200
+[stats]
+path = "/tmp/stats.json"
+listen = "127.0.0.1:9464"
 "#;
         let c = Config::parse(Path::new("vigil.toml"), text).unwrap();
         assert!(c.ips);
@@ -354,6 +387,7 @@ flush_interval_ms = 200
         assert_eq!(c.syslog[0].format, SyslogFormat::Rfc5424);
         assert_eq!(c.rules.vars["HOME_NET"], "[10.0.0.0/8]");
         assert_eq!(c.audit.flush_interval_ms, 200);
+        assert_eq!(c.stats.listen, Some("127.0.0.1:9464".parse().unwrap()));
     }
 
     #[test]

@@ -24,6 +24,10 @@ enum Command {
     Lab(cli::lab::LabArgs),
     /// Run the sensor on live traffic (kernel capture, rules, outputs).
     Run(cli::run::RunArgs),
+    /// Show the running sensor's counters (losses, evictions, gaps, outputs).
+    Stats(cli::stats::StatsArgs),
+    /// Make the running sensor reload its rules and reopen its outputs.
+    Reload(cli::stats::ReloadArgs),
     /// Replay capture files through the pipeline and rules.
     Replay(cli::replay::ReplayArgs),
     /// Query and verify the audit store.
@@ -53,6 +57,8 @@ fn main() -> ExitCode {
         Command::Lab(args) => cli::lab::run(args),
         Command::Replay(args) => cli::replay::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::Stats(args) => cli::stats::stats(args),
+        Command::Reload(args) => cli::stats::reload(args),
         Command::Rules(RulesCommand::Check(args)) => sensor_rules::cli::run_check(args),
         Command::Audit(cmd) => sensor_audit::cli::run(cmd),
         Command::Config(cmd) => cli::config::run(cmd),

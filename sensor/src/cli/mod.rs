@@ -6,3 +6,4 @@ pub mod lab;
 pub mod replay;
 pub mod run;
 pub mod signals;
+pub mod stats;

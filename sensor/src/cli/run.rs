@@ -32,6 +32,12 @@ pub struct RunArgs {
     /// Audit store; overrides the configuration.
     #[arg(long)]
     pub audit: Option<PathBuf>,
+    /// Status file for `vigil stats` and `vigil reload`; overrides the configuration.
+    #[arg(long)]
+    pub stats: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address; overrides the configuration.
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Log every HTTP transaction to EVE.
     #[arg(long)]
     pub http_log: bool,
@@ -66,6 +72,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = &args.audit {
         config.audit.path = Some(p.clone());
+    }
+    if let Some(p) = &args.stats {
+        config.stats.path = Some(p.clone());
+    }
+    if let Some(a) = args.metrics_listen {
+        config.stats.listen = Some(a);
     }
     for (k, v) in &args.vars {
         config.rules.vars.insert(k.clone(), v.clone());

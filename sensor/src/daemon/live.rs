@@ -11,6 +11,7 @@ use sensor_output::{Action, Alert, FanOut, HttpLog, Record};
 use sensor_packet::Packet;
 use sensor_pipeline::{Outputs, Pipeline, SharedRuleset};
 
+use super::stats::{InterfaceStats, StatsBoard};
 use crate::{
     capture::{CounterTotals, RecordSink, WallClock},
     enforce::{Enforcer, FlowTuple, Verdict},
@@ -22,10 +23,13 @@ use crate::{
 pub struct LiveOutputs {
     pub fanout: Arc<FanOut>,
     pub verdicts: Vec<(FlowTuple, u32)>,
+    /// Alerts raised.
+    pub alerts: u64,
 }
 
 impl Outputs for LiveOutputs {
     fn alert(&mut self, alert: Alert) {
+        self.alerts += 1;
         if alert.action == Action::Blocked
             && let (Some(sp), Some(dp)) = (alert.src_port, alert.dst_port)
         {
@@ -56,6 +60,8 @@ pub struct LiveCounters {
     /// Packets the kernel's pattern automaton dropped but the full rule did
     /// not confirm: released (an allow verdict lets the retransmission pass).
     pub pattern_releases: u64,
+    /// Payload bytes the kernel copied into records.
+    pub captured_payload_bytes: u64,
 }
 
 /// The record sink of one interface.
@@ -69,6 +75,18 @@ pub struct LiveSink {
     pub audit: Option<AuditHandle>,
     pub clock: WallClock,
     pub counters: LiveCounters,
+    /// Where the counters are published for `vigil stats`.
+    pub board: StatsBoard,
+    /// Flow losses already written to the audit store.
+    pub reported: FlowLossTotals,
+}
+
+/// Running totals of the flow losses reported as audit events.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlowLossTotals {
+    evicted: u64,
+    gaps: u64,
+    gap_bytes: u64,
 }
 
 impl LiveSink {
@@ -142,6 +160,61 @@ impl LiveSink {
     }
 }
 
+impl LiveSink {
+    /// Publishes this interface's counters for `vigil stats`.
+    fn publish(&self, kernel: &CounterTotals) {
+        let d = self.pipeline.driver().counters();
+        self.board.publish(InterfaceStats {
+            name: self.iface.clone(),
+            packets_seen: kernel.packets_seen,
+            records_lost: kernel.records_lost,
+            packets_unparsed: kernel.packets_unparsed,
+            kernel_drops: kernel.dropped(),
+            body_skipped: kernel.body_skipped,
+            wire_bytes: d.bytes,
+            captured_payload_bytes: self.counters.captured_payload_bytes,
+            flows: d.flows,
+            flows_evicted: d.flows_evicted,
+            flows_timed_out: d.flows_timed_out,
+            reassembly_gaps: d.stream.gaps,
+            reassembly_gap_bytes: d.stream.gap_bytes,
+            transactions: d.transactions,
+            anomalies: d.anomalies,
+            alerts: self.pipeline.outputs().alerts,
+            flow_verdicts: self.counters.verdicts_set,
+            pattern_releases: self.counters.pattern_releases,
+            undecodable_records: self.counters.undecodable,
+        });
+    }
+
+    /// Flow evictions and reassembly gaps since the last report, as an audit
+    /// event (bytes nobody inspected are an IDS failure an auditor must see).
+    fn report_flow_losses(&mut self) {
+        let d = self.pipeline.driver().counters();
+        let now = FlowLossTotals {
+            evicted: d.flows_evicted,
+            gaps: d.stream.gaps,
+            gap_bytes: d.stream.gap_bytes,
+        };
+        let before = std::mem::replace(&mut self.reported, now);
+        if now.evicted == before.evicted && now.gaps == before.gaps {
+            return;
+        }
+        let event = SensorEvent::FlowLoss {
+            interface: self.iface.clone(),
+            flows_evicted: now.evicted - before.evicted,
+            reassembly_gaps: now.gaps - before.gaps,
+            gap_bytes: now.gap_bytes - before.gap_bytes,
+        };
+        log::warn!("{}: {event:?}", self.iface);
+        if let Some(audit) = &self.audit
+            && let Err(e) = audit.record_event(event)
+        {
+            log::warn!("audit: {e}");
+        }
+    }
+}
+
 impl RecordSink for &mut LiveSink {
     fn record(&mut self, bytes: &[u8]) -> bool {
         let Ok(mut packet) = Packet::from_kernel_record(bytes) else {
@@ -164,11 +237,14 @@ impl RecordSink for &mut LiveSink {
         if let Some(header) = dropped.filter(|h| h.drop_reason == reason::PATTERN) {
             self.confirm_pattern_drop(&packet, header.sid);
         }
+        self.counters.captured_payload_bytes += packet.payload.len() as u64;
         self.apply_verdicts();
         true
     }
 
     fn counters(&mut self, totals: &CounterTotals, delta: &CounterTotals) {
+        self.publish(totals);
+        self.report_flow_losses();
         if delta.records_lost > 0 {
             log::warn!(
                 "{}: kernel ring buffer full: {} records lost (total {} of {} packets)",

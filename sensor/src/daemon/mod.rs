@@ -6,8 +6,9 @@
 mod blocks;
 mod live;
 mod outputs;
+pub mod stats;
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+use std::{cell::RefCell, path::PathBuf, process::ExitCode, rc::Rc, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
@@ -27,6 +28,7 @@ use crate::{
 };
 use blocks::{Blocks, SharedBlocks, blockset_from_rules};
 use live::{LiveOutputs, LiveSink};
+use stats::{OutputStats, RulesetStats, Snapshot, StatsBoard};
 
 pub use outputs::header_mask;
 
@@ -139,6 +141,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     report_diagnostics(&loaded);
     let rules: SharedRuleset = Arc::new(ArcSwap::from_pointee(loaded.compile(None)?));
     record_ruleset(audit.as_ref(), &loaded, "start");
+    let mut status = Status::new(&config, &loaded, &ifaces);
     let block_set = blockset_from_rules(&loaded.rules);
     // Sizes the kernel's automaton maps (a ruleset without patterns needs none).
     let dfa = if block_set.patterns.is_empty() {
@@ -186,7 +189,10 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 enforce::Mode::Ids
             };
             // Room for the automaton of the ruleset, and for twice it on reload.
-            cc.enforce.limits = dfa.as_ref().map(enforce::EnforceLimits::fitting).unwrap_or_default();
+            cc.enforce.limits = dfa
+                .as_ref()
+                .map(enforce::EnforceLimits::fitting)
+                .unwrap_or_default();
             let mut capture =
                 KernelCapture::attach(&cc).with_context(|| format!("capturing on {iface}"))?;
             let enforcer = if ips {
@@ -201,7 +207,11 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             driver.flow.memcap = config.limits.flow_memcap;
             let mode = if ips { Mode::Ips } else { Mode::Ids };
             let detector = Detector::new(rules.clone(), mode).with_iface(iface.clone());
-            let outputs = LiveOutputs { fanout: fanout.clone(), verdicts: Vec::new() };
+            let outputs = LiveOutputs {
+                fanout: fanout.clone(),
+                verdicts: Vec::new(),
+                alerts: 0,
+            };
             let pipeline = Pipeline::new(driver, Some(detector), outputs)
                 .with_http_log(config.eve.http_log)
                 .with_iface(iface.clone());
@@ -215,6 +225,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 audit: audit.clone(),
                 clock: WallClock::sample(),
                 counters: Default::default(),
+                board: status.board.clone(),
+                reported: Default::default(),
             };
             let mut stop = stop_rx.clone();
             tasks.push(local.spawn_local(async move {
@@ -236,12 +248,30 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             ifaces.join(", "),
             if ips { "IPS" } else { "IDS" }
         );
+        let metrics = Rc::new(RefCell::new(String::new()));
+        if let Some(addr) = config.stats.listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("stats.listen {addr}"))?;
+            eprintln!("vigil: Prometheus metrics on http://{addr}/metrics");
+            local.spawn_local(serve_metrics(listener, metrics.clone()));
+        }
+        let mut tick = tokio::time::interval(Duration::from_millis(config.stats.interval_ms));
         let reason = local
             .run_until(async {
                 loop {
                     tokio::select! {
                         sig = signals.recv() => break sig,
-                        _ = hangup.recv() => reload(&config, &rules, &shared_blocks, audit.as_ref(), &fanout),
+                        _ = hangup.recv() => {
+                            match reload(&config, &rules, &shared_blocks, audit.as_ref(), &fanout) {
+                                Some(loaded) => status.reloaded(&loaded),
+                                None => status.ruleset.failed_reloads += 1,
+                            }
+                        }
+                        _ = tick.tick() => {
+                            let text = status.write(&fanout);
+                            *metrics.borrow_mut() = text;
+                        }
                     }
                 }
             })
@@ -290,6 +320,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // The status file exists while the sensor runs: `vigil stats` and
+    // `vigil reload` must not find a stopped sensor's pid.
+    status.remove();
     let fanout = Arc::try_unwrap(fanout).map_err(|_| anyhow::anyhow!("outputs still in use"))?;
     for s in fanout.shutdown() {
         eprintln!(
@@ -313,16 +346,127 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The status file and the Prometheus text, rebuilt every `stats.interval_ms`.
+struct Status {
+    path: Option<PathBuf>,
+    board: StatsBoard,
+    started_at: u64,
+    mode: &'static str,
+    ruleset: RulesetStats,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Status {
+    fn new(config: &Config, loaded: &LoadedRules, ifaces: &[String]) -> Status {
+        let board = StatsBoard::default();
+        for name in ifaces {
+            board.publish(stats::InterfaceStats {
+                name: name.clone(),
+                ..Default::default()
+            });
+        }
+        Status {
+            path: config.stats.path.clone(),
+            board,
+            started_at: unix_now(),
+            mode: if config.ips { "ips" } else { "ids" },
+            ruleset: RulesetStats {
+                hash: loaded.hash.clone(),
+                rules_loaded: loaded.rules_loaded as u64,
+                rules_failed: loaded.rules_failed as u64,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn reloaded(&mut self, loaded: &LoadedRules) {
+        self.ruleset.hash = loaded.hash.clone();
+        self.ruleset.rules_loaded = loaded.rules_loaded as u64;
+        self.ruleset.rules_failed = loaded.rules_failed as u64;
+        self.ruleset.reloads += 1;
+    }
+
+    /// Writes the status file; returns the Prometheus text.
+    fn write(&self, fanout: &sensor_output::FanOut) -> String {
+        let snapshot = Snapshot {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            pid: std::process::id(),
+            started_at: self.started_at,
+            updated_at: unix_now(),
+            mode: self.mode.to_string(),
+            ruleset: self.ruleset.clone(),
+            interfaces: self.board.interfaces(),
+            outputs: fanout
+                .stats()
+                .into_iter()
+                .map(|s| OutputStats {
+                    name: s.name,
+                    sent: s.sent,
+                    failed: s.failed,
+                    dropped: s.dropped,
+                    queued: s.queued,
+                    healthy: s.healthy,
+                })
+                .collect(),
+        };
+        if let Some(path) = &self.path {
+            let written = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| stats::write_status(path, &snapshot));
+            if let Err(e) = written {
+                log::warn!("status file {}: {e}", path.display());
+            }
+        }
+        stats::prometheus(&snapshot)
+    }
+
+    fn remove(&self) {
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Answers every connection with the latest Prometheus text (any path: the
+/// sensor serves nothing else).
+async fn serve_metrics(listener: tokio::net::TcpListener, text: Rc<RefCell<String>>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let body = text.borrow().clone();
+        tokio::task::spawn_local(async move {
+            let mut request = [0u8; 1024];
+            let _ = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut request)).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes()).await;
+            let _ = conn.write_all(body.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        });
+    }
+}
+
 /// SIGHUP: build a new engine off the packet path and swap it in; a ruleset
 /// that fails to compile leaves the running one. Output files are reopened
-/// (log rotation).
+/// (log rotation). Returns the rules now in force, or `None` on failure.
 fn reload(
     config: &Config,
     rules: &SharedRuleset,
     blocks: &SharedBlocks,
     audit: Option<&AuditHandle>,
     fanout: &sensor_output::FanOut,
-) {
+) -> Option<LoadedRules> {
     fanout.reopen();
     let loaded = load_rules(&config.rules.paths, &vars(config));
     report_diagnostics(&loaded);
@@ -346,7 +490,11 @@ fn reload(
                 },
             );
             eprintln!("vigil: reloaded");
+            Some(loaded)
         }
-        Err(e) => eprintln!("vigil: reload failed, keeping the running rules: {e:#}"),
+        Err(e) => {
+            eprintln!("vigil: reload failed, keeping the running rules: {e:#}");
+            None
+        }
     }
 }
