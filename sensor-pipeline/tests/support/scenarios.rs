@@ -105,6 +105,108 @@ fn tls(out: &mut Vec<TimedFrame>, client_port: u16, sni: Option<&str>, ts: u64) 
     c.close(out);
 }
 
+/// A response with `status` (code and reason) and a short body.
+fn response(status: &str, content_type: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// One keep-alive connection (optionally VLAN-tagged) carrying each
+/// exchange in turn: the request, then its response when one is given.
+fn keep_alive(
+    out: &mut Vec<TimedFrame>,
+    client: SocketAddr,
+    server: SocketAddr,
+    vlans: &[u16],
+    exchanges: &[(&str, Option<&str>)],
+    ts: u64,
+) {
+    let mut c = TcpConversation::new(client, server, ts).vlans(vlans);
+    c.handshake(out);
+    for (request, resp) in exchanges {
+        c.send(true, request.as_bytes(), out);
+        if let Some(resp) = resp {
+            c.send(false, resp.as_bytes(), out);
+        }
+    }
+    c.close(out);
+}
+
+/// One UDP datagram, optionally VLAN-tagged.
+fn udp(src: SocketAddr, dst: SocketAddr, vlans: &[u16], payload: &[u8], ts: u64) -> TimedFrame {
+    (ts, ethernet(vlans, &udp_packet(src, dst, payload)))
+}
+
+/// A DNS query (type A) for `name` from `src` to the resolver.
+fn dns_query_from(src: SocketAddr, id: u16, name: &str, ts: u64) -> TimedFrame {
+    let mut msg = Vec::new();
+    msg.extend_from_slice(&id.to_be_bytes());
+    msg.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        msg.push(label.len() as u8);
+        msg.extend_from_slice(label.as_bytes());
+    }
+    msg.extend_from_slice(&[0, 0, 1, 0, 1]);
+    udp(src, sa("10.1.0.53", 53), &[], &msg, ts)
+}
+
+/// An IPv4 UDP datagram with the given TTL (the header checksum redone).
+fn udp_with_ttl(src: SocketAddr, dst: SocketAddr, vlans: &[u16], ttl: u8, ts: u64) -> TimedFrame {
+    let mut ip = udp_packet(src, dst, b"probe");
+    ip[8] = ttl;
+    ip[10] = 0;
+    ip[11] = 0;
+    let mut sum: u32 = 0;
+    for pair in ip[..20].chunks(2) {
+        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    (ts, ethernet(vlans, &ip))
+}
+
+/// A request delivered out of order and with a retransmission: its three
+/// parts arrive as 3, 1, 1 (again), 2, then a small response and the close,
+/// all with explicit sequence numbers.
+fn out_of_order(out: &mut Vec<TimedFrame>, client_port: u16, request: &str, ts: u64) {
+    let mut c = TcpConversation::new(sa(CLIENT, client_port), sa(SERVER, 80), ts);
+    c.handshake(out);
+    let (cs, ss) = c.seqs();
+    let req = request.as_bytes();
+    let (a, rest) = req.split_at(req.len() / 3);
+    let (b, d) = rest.split_at(rest.len() / 2);
+    let at = |n: usize| cs.wrapping_add(n as u32);
+    let seg = c.raw_segment(true, at(a.len() + b.len()), ss, 0x18, d);
+    out.push(seg);
+    let seg = c.raw_segment(true, at(0), ss, 0x18, a);
+    out.push(seg);
+    let seg = c.raw_segment(false, ss, at(a.len()), 0x10, &[]);
+    out.push(seg);
+    let seg = c.raw_segment(true, at(0), ss, 0x18, a);
+    out.push(seg);
+    let seg = c.raw_segment(true, at(a.len()), ss, 0x18, b);
+    out.push(seg);
+    let cend = at(req.len());
+    let seg = c.raw_segment(false, ss, cend, 0x10, &[]);
+    out.push(seg);
+    let resp = response("200 OK", "text/plain", "ok");
+    let seg = c.raw_segment(false, ss, cend, 0x18, resp.as_bytes());
+    out.push(seg);
+    let send = ss.wrapping_add(resp.len() as u32);
+    let seg = c.raw_segment(true, cend, send, 0x10, &[]);
+    out.push(seg);
+    let seg = c.raw_segment(true, cend, send, 0x11, &[]);
+    out.push(seg);
+    let seg = c.raw_segment(false, send, cend.wrapping_add(1), 0x11, &[]);
+    out.push(seg);
+    let seg = c.raw_segment(true, cend.wrapping_add(1), send.wrapping_add(1), 0x10, &[]);
+    out.push(seg);
+}
+
 /// Every scenario: (capture name, frames).
 pub fn all() -> Vec<(&'static str, Vec<TimedFrame>)> {
     let web = sa(SERVER, 80);
@@ -297,6 +399,479 @@ pub fn all() -> Vec<(&'static str, Vec<TimedFrame>)> {
                 t(500 + port as u64),
             ));
         }
+    });
+    one("http-edge-cases", &|o| {
+        let ok = response("200 OK", "text/plain", "ok");
+        let ok = ok.as_str();
+        // 1. Three pipelined requests in one segment; the marker is in the
+        // second one's URI. A near-miss connection pipelines `/pipe-markr`.
+        let pipelined = format!(
+            "{}{}{}",
+            get("/first", ""),
+            get("/pipe-marker?x=1", ""),
+            get("/third", "")
+        );
+        http(o, 44001, web, &pipelined, t(0));
+        let pipelined = format!("{}{}", get("/first", ""), get("/pipe-markr?x=1", ""));
+        http(o, 44002, web, &pipelined, t(50));
+        // 2. Requests in 5-byte segments: the marker header, then a
+        // near-miss value.
+        for (port, value, at) in [(44003u16, "tiny-42", 100u64), (44004, "tiny-43", 150)] {
+            let mut c = TcpConversation::new(sa(CLIENT, port), web, t(at));
+            c.mss = 5;
+            c.handshake(o);
+            let req = format!("GET /t HTTP/1.1\r\nHost: a\r\nX-Tiny-Marker: {value}\r\n\r\n");
+            c.send(true, req.as_bytes(), o);
+            c.mss = 1460;
+            c.send(false, ok.as_bytes(), o);
+            c.close(o);
+        }
+        // 3. Out of order with a retransmission (must alert once), and a
+        // near-miss delivered the same way.
+        out_of_order(o, 44005, &get("/ooo-marker", ""), t(200));
+        out_of_order(o, 44006, &get("/ooo-other", ""), t(250));
+        // 4. Headers over one MSS: the marker header after a 2 KB cookie;
+        // the near-miss carries the marker text inside the cookie value.
+        let cookie = format!("Cookie: big={}\r\n", "c".repeat(2048));
+        http(
+            o,
+            44007,
+            web,
+            &get("/big", &format!("{cookie}X-Late-Marker: late-7\r\n")),
+            t(300),
+        );
+        let inside = format!("Cookie: big={};X-Late-Marker: late-7\r\n", "c".repeat(2048));
+        http(o, 44008, web, &get("/big", &inside), t(350));
+        // 5. A 404 response fires; a 200 whose body says 404 does not.
+        keep_alive(
+            o,
+            sa(CLIENT, 44009),
+            web,
+            &[],
+            &[
+                (
+                    &get("/missing", ""),
+                    Some(&response("404 Not Found", "text/html", "gone")),
+                ),
+                (
+                    &get("/present", ""),
+                    Some(&response("200 OK", "text/html", "404 404")),
+                ),
+            ],
+            t(400),
+        );
+        // 6. Header names in upper and lower case both match; a value in
+        // another case does not.
+        keep_alive(
+            o,
+            sa(CLIENT, 44010),
+            web,
+            &[],
+            &[
+                (&get("/case1", "X-CASE-MARKER: yes\r\n"), Some(ok)),
+                (&get("/case2", "x-case-marker: yes\r\n"), Some(ok)),
+                (&get("/case3", "X-Case-Marker: YES\r\n"), Some(ok)),
+            ],
+            t(450),
+        );
+        // 7. A keep-alive connection with three requests, one matching.
+        keep_alive(
+            o,
+            sa(CLIENT, 44011),
+            web,
+            &[],
+            &[
+                (&get("/keepalive", ""), Some(ok)),
+                (&get("/keepalive-hit", ""), Some(ok)),
+                (&get("/keepalive-hit2", ""), Some(ok)),
+            ],
+            t(500),
+        );
+    });
+    one("ipv6-vlan", &|o| {
+        let ok = response("200 OK", "text/plain", "ok");
+        let ok = ok.as_str();
+        let v6 = |ip: &str, port: u16| -> SocketAddr { format!("[{ip}]:{port}").parse().unwrap() };
+        let v6web = v6("fd00:1::80", 80);
+        // HTTP over IPv6 from inside fd00:1::/64 fires; the same from
+        // fd00:2::5 does not.
+        keep_alive(
+            o,
+            v6("fd00:1::5", 45001),
+            v6web,
+            &[],
+            &[(&get("/v6-marker", ""), Some(ok))],
+            t(0),
+        );
+        keep_alive(
+            o,
+            v6("fd00:2::5", 45002),
+            v6web,
+            &[],
+            &[(&get("/v6-marker", ""), Some(ok))],
+            t(50),
+        );
+        // IPv6 in a VLAN with a negated address in the group.
+        keep_alive(
+            o,
+            v6("fd00:1::5", 45003),
+            v6web,
+            &[42],
+            &[(&get("/v6-neg", ""), Some(ok))],
+            t(100),
+        );
+        keep_alive(
+            o,
+            v6("fd00:1::bad", 45004),
+            v6web,
+            &[42],
+            &[(&get("/v6-neg", ""), Some(ok))],
+            t(150),
+        );
+        // IPv4 HTTP in one 802.1Q tag, and a near-miss URI.
+        keep_alive(
+            o,
+            sa(CLIENT, 45005),
+            web,
+            &[100],
+            &[(&get("/vlan1-marker", ""), Some(ok))],
+            t(200),
+        );
+        keep_alive(
+            o,
+            sa(CLIENT, 45006),
+            web,
+            &[100],
+            &[(&get("/vlan1-markr", ""), Some(ok))],
+            t(250),
+        );
+        // QinQ: two tags; from outside the rule's source network it must
+        // not fire.
+        keep_alive(
+            o,
+            sa(CLIENT, 45007),
+            web,
+            &[200, 300],
+            &[(&get("/qinq-marker", ""), Some(ok))],
+            t(300),
+        );
+        keep_alive(
+            o,
+            sa("10.9.0.5", 45008),
+            web,
+            &[200, 300],
+            &[(&get("/qinq-marker", ""), Some(ok))],
+            t(350),
+        );
+        // ip-level rules: an address-only IPv6 rule, and a TTL rule (in a
+        // VLAN), each with a near-miss.
+        o.push(udp(
+            v6("fd00:3::7", 45009),
+            v6("fd00:1::80", 5353),
+            &[],
+            b"hello",
+            t(400),
+        ));
+        o.push(udp(
+            v6("fd00:4::7", 45010),
+            v6("fd00:1::80", 5353),
+            &[],
+            b"hello",
+            t(410),
+        ));
+        o.push(udp_with_ttl(
+            sa(CLIENT, 45011),
+            sa(SERVER, 33434),
+            &[100],
+            3,
+            t(420),
+        ));
+        o.push(udp_with_ttl(
+            sa(CLIENT, 45012),
+            sa(SERVER, 33435),
+            &[100],
+            6,
+            t(430),
+        ));
+    });
+    one("suricata-keywords", &|o| {
+        let ok = response("200 OK", "text/plain", "ok");
+        let ok = ok.as_str();
+        // Raw messages to tcp/9000, one segment each.
+        let mut c = TcpConversation::new(sa(CLIENT, 46001), sa(SERVER, 9000), t(0));
+        c.handshake(o);
+        for msg in [
+            "..CMD run",         // offset 2, depth 3: fires
+            "...CMD run",        // CMD at offset 3: no
+            "USER root",         // root 1 byte after USER: fires
+            "USER  xx root",     // root too far: no
+            "LOGIN plain",       // LOGIN without "secure": fires
+            "LOGIN secure",      // no
+            "please SHUTDOWN",   // nocase: fires
+            "please shut down",  // no
+            "HELLO there BYE",   // startswith/endswith: fires
+            " HELLO there BYE",  // not at the start: no
+            "HELLO there BYE!",  // not at the end: no
+            "TOKEN=DEADBEEF",    // pcre /i: fires
+            "token=deadbeefx",   // no
+            "LEN12345",          // 5 bytes after LEN: fires
+            "LEN1",              // 1 byte after: no
+            "data END",          // nothing after END: fires
+            "END of data",       // no
+            "PING",              // dsize 4: fires
+            "PING!!",            // no
+            "FLOWCHK",           // established, to the server: fires
+            "FPAT needle-fast",  // fast_pattern: fires
+            "needle-fast alone", // no
+            "SILENT",            // noalert: never
+            "DANGER",            // the alert alone
+        ] {
+            c.send(true, msg.as_bytes(), o);
+        }
+        // From the server: to_client, must not fire the flow rule.
+        c.send(false, b"FLOWCHK", o);
+        c.close(o);
+        // A pass match silences the alert on its packet. (Suricata passes
+        // the rest of the TCP flow too; Vigil does not yet, so no later
+        // packet follows: see keywords.rules.)
+        let mut c = TcpConversation::new(sa(CLIENT, 46002), sa(SERVER, 9000), t(100));
+        c.handshake(o);
+        c.send(true, b"ALLOWLIST DANGER", o);
+        c.close(o);
+        // flags:S on tcp/9001: SYN alone fires; SYN+ECE+CWR does not.
+        o.push(segment(sa(CLIENT, 46004), sa(SERVER, 9001), 0x02, t(160)));
+        o.push(segment(sa(CLIENT, 46005), sa(SERVER, 9001), 0xc2, t(161)));
+        // HTTP buffers on one keep-alive connection.
+        let post = |ct: &str| {
+            format!(
+                "POST /upload HTTP/1.1\r\nHost: www.example.com\r\nContent-Type: {ct}\r\nContent-Length: 2\r\n\r\nhi"
+            )
+        };
+        let long = format!("/long?q={}", "a".repeat(120));
+        let notlong = format!("/long?q={}", "a".repeat(60));
+        let ua = |ua: &str| {
+            format!("GET /ua HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: {ua}\r\n\r\n")
+        };
+        let host = |h: &str| format!("GET /h HTTP/1.1\r\nHost: {h}\r\n\r\n");
+        let http1 = [
+            "PROPFIND /dav HTTP/1.1\r\nHost: www.example.com\r\n\r\n".to_string(),
+            get("/PROPFIND", ""),
+            get("/admin/./pan%65l", ""),
+            get("/admin/panel", ""),
+            get("/admin/pane1", ""),
+            host("INTRANET.Example:8080"),
+            host("intranet.example.org"),
+            ua("EvilBot/1.0"),
+            ua("Mozilla/5.0 EvilBot/1.0"),
+            get("/c", "Cookie: session=x; admin=1\r\n"),
+            get("/c?admin=1", "Cookie: session=x\r\n"),
+            get("/x", "X-Forwarded-For: 127.0.0.1\r\n"),
+            get("/x", "X-Forwarded-For: 10.0.0.1\r\n"),
+            get("/d", "X-Debug: 1\r\n"),
+            get("/d", "X-Debugger: 1\r\n"),
+        ];
+        let http2 = [
+            post("application/x-sh"),
+            post("application/x-shockwave-flash"),
+            get(&long, ""),
+            get(&notlong, ""),
+            get("/bsz", ""),
+            get("/bsz1", ""),
+            get("/x/cmd.php?c=id", ""),
+            get("/x/index.php", "Referer: http://a/x/cmd.php?c=id\r\n"),
+        ];
+        // No response rule looks at this connection: requests only.
+        let ex1: Vec<(&str, Option<&str>)> = http1.iter().map(|r| (r.as_str(), None)).collect();
+        keep_alive(o, sa(CLIENT, 46010), web, &[], &ex1, t(200));
+        let mut ex2: Vec<(&str, Option<&str>)> =
+            http2.iter().map(|r| (r.as_str(), Some(ok))).collect();
+        let unavailable = response("503 Service Unavailable", "text/plain", "busy");
+        let says503 = response("200 OK", "text/plain", "503");
+        ex2.push((
+            "GET /busy HTTP/1.1\r\nHost: www.example.com\r\n\r\n",
+            Some(&unavailable),
+        ));
+        ex2.push((
+            "GET /fine HTTP/1.1\r\nHost: www.example.com\r\n\r\n",
+            Some(&says503),
+        ));
+        keep_alive(o, sa(CLIENT, 46011), web, &[], &ex2, t(300));
+        // TLS SNI: exact name fires, a longer one does not.
+        tls(o, 46020, Some("bad.example.com"), t(400));
+        tls(o, 46021, Some("bad.example.com.cdn.example.net"), t(420));
+        // DNS.
+        o.push(dns_query_from(
+            sa(CLIENT, 46030),
+            30,
+            "a1.EXFIL.example.net",
+            t(440),
+        ));
+        o.push(dns_query_from(
+            sa(CLIENT, 46031),
+            31,
+            "exfi1.example.net",
+            t(441),
+        ));
+        // Rates: seven RATE datagrams from one host, two from another.
+        for i in 0..7u64 {
+            o.push(udp(
+                sa(CLIENT, 46040),
+                sa(SERVER, 9999),
+                &[],
+                b"RATE",
+                t(500 + i * 10),
+            ));
+        }
+        for i in 0..2u64 {
+            o.push(udp(
+                sa("10.1.0.6", 46041),
+                sa(SERVER, 9999),
+                &[],
+                b"RATE",
+                t(600 + i * 10),
+            ));
+        }
+    });
+    one("native-keywords", &|o| {
+        let ok = response("200 OK", "text/plain", "ok");
+        let ok = ok.as_str();
+        let req =
+            |m: &str, path: &str| format!("{m} {path} HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+        let ua = |ua: &str| {
+            format!("GET /ua HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: {ua}\r\n\r\n")
+        };
+        let http1 = [
+            req("PUT", "/private/a"),   // and/or/not: fires
+            req("DELETE", "/public/a"), // under /public/: no
+            req("GET", "/private/a"),   // method: no
+            ua("curl/8.0"),             // in [...]: fires
+            ua("curl/8.0.1"),           // no
+            "GET /v HTTP/1.1\r\nHost: v-host.example\r\nX-A: v-1\r\n\r\n".to_string(), // all(): fires
+            "GET /v HTTP/1.1\r\nHost: v-host.example\r\nX-A: w-1\r\n\r\n".to_string(), // no
+            get("/a", "X-Note: has evil-any inside\r\n"), // any(): fires
+            get("/a", "X-Note: has evil-an-y inside\r\n"), // no
+            get("/e", "X-Exists-Marker: 1\r\n"),          // exists: fires
+            get("/e", "X-Exists-Markers: 1\r\n"),         // no
+            req("GET", "/EXACT"),                         // equals nocase: fires
+            req("GET", "/exact/"),                        // no
+            ua("SCANBOT v2"),                             // matches /i: fires
+            ua("xscanbot v2"),                            // no
+        ];
+        let ex1: Vec<(&str, Option<&str>)> = http1.iter().map(|r| (r.as_str(), Some(ok))).collect();
+        keep_alive(o, sa(CLIENT, 47001), web, &[], &ex1, t(0));
+        // Numbers in a list with a range: 8092 fires, 8096 does not.
+        keep_alive(
+            o,
+            sa(CLIENT, 47002),
+            sa(SERVER, 8092),
+            &[],
+            &[(&get("/n", ""), Some(ok))],
+            t(100),
+        );
+        keep_alive(
+            o,
+            sa(CLIENT, 47003),
+            sa(SERVER, 8096),
+            &[],
+            &[(&get("/n", ""), Some(ok))],
+            t(150),
+        );
+        // tcp.flags to tcp/9100.
+        o.push(segment(sa(CLIENT, 47010), sa(SERVER, 9100), 0x02, t(200))); // == [syn]
+        o.push(segment(sa(CLIENT, 47011), sa(SERVER, 9100), 0x42, t(201))); // SYN+ECE: no
+        o.push(segment(sa(CLIENT, 47012), sa(SERVER, 9101), 0x11, t(202))); // has [fin, ack]
+        o.push(segment(sa(CLIENT, 47013), sa(SERVER, 9101), 0x19, t(203))); // has [fin, ack]
+        o.push(segment(sa(CLIENT, 47014), sa(SERVER, 9101), 0x01, t(204))); // FIN alone: no
+        // ip.src in $SCANNERS.
+        o.push(segment(
+            sa("10.1.0.65", 47020),
+            sa(SERVER, 9200),
+            0x02,
+            t(210),
+        ));
+        o.push(segment(
+            sa("10.1.0.66", 47021),
+            sa(SERVER, 9200),
+            0x02,
+            t(211),
+        ));
+        // payload.size > 100: 101 bytes fires, 100 does not.
+        o.push(udp(
+            sa(CLIENT, 47030),
+            sa(SERVER, 9300),
+            &[],
+            &[b'p'; 101],
+            t(220),
+        ));
+        o.push(udp(
+            sa(CLIENT, 47031),
+            sa(SERVER, 9300),
+            &[],
+            &[b'p'; 100],
+            t(221),
+        ));
+        // threshold count > 3 by ip.src: five from one host (one alert),
+        // three from another (none).
+        for i in 0..5u64 {
+            o.push(udp(
+                sa(CLIENT, 47040),
+                sa(SERVER, 9400),
+                &[],
+                b"tick",
+                t(300 + i),
+            ));
+        }
+        for i in 0..3u64 {
+            o.push(udp(
+                sa("10.1.0.6", 47041),
+                sa(SERVER, 9400),
+                &[],
+                b"tick",
+                t(310 + i),
+            ));
+        }
+        // threshold distinct udp.dst_port > 3 by ip.src: five ports from
+        // 10.1.0.7 (one alert), one port five times from 10.1.0.8 (none).
+        for i in 0..5u16 {
+            o.push(udp(
+                sa("10.1.0.7", 47050),
+                sa(SERVER, 9501 + i),
+                &[],
+                b"x",
+                t(320 + u64::from(i)),
+            ));
+        }
+        for i in 0..5u64 {
+            o.push(udp(
+                sa("10.1.0.8", 47051),
+                sa(SERVER, 9501),
+                &[],
+                b"x",
+                t(330 + i),
+            ));
+        }
+        // noalert, pass.
+        o.push(udp(
+            sa(CLIENT, 47060),
+            sa(SERVER, 9600),
+            &[],
+            b"SILENT",
+            t(340),
+        ));
+        o.push(udp(
+            sa(CLIENT, 47061),
+            sa(SERVER, 9600),
+            &[],
+            b"TRUSTED ALERTME",
+            t(341),
+        ));
+        o.push(udp(
+            sa(CLIENT, 47062),
+            sa(SERVER, 9600),
+            &[],
+            b"ALERTME",
+            t(342),
+        ));
     });
     cases
 }
