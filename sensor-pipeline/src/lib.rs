@@ -31,6 +31,10 @@ pub trait Outputs {
     fn alert(&mut self, alert: Alert);
     /// A completed HTTP transaction, for the header log.
     fn http(&mut self, log: HttpLog);
+    /// A flow ended (closed and timed out, idle, evicted, reused, or the
+    /// pipeline finished): live capture forgets the kernel state it kept
+    /// for it.
+    fn flow_end(&mut self, _flow: &sensor_proto::Flow) {}
 }
 
 impl Outputs for FanOut {
@@ -181,6 +185,9 @@ impl<O: Outputs> EventSink for Stage<O> {
         }
         if self.http_log {
             self.log_http(event);
+        }
+        if let Event::FlowEnd { flow, .. } = event {
+            self.outputs.flow_end(flow);
         }
     }
 }

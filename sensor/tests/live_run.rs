@@ -117,19 +117,26 @@ fn audit(dir: &Path, args: &[&str]) -> (bool, String) {
 }
 
 fn start_server(lab: &LabGuard, log: &Path) -> support::KillOnDrop {
+    start_server_on(lab, log, "8080")
+}
+
+fn start_server_on(lab: &LabGuard, log: &Path, port: &str) -> support::KillOnDrop {
     let script = support_dir().join("record_server.py");
     let server = lab.spawn(
         Side::Server,
         &[
             "python3",
             script.to_str().unwrap(),
-            "8080",
+            port,
             log.to_str().unwrap(),
             "http",
         ],
     );
     for _ in 0..100 {
-        if lab.exec(Side::Server, &["ss", "-Htln"]).contains(":8080") {
+        if lab
+            .exec(Side::Server, &["ss", "-Htln"])
+            .contains(&format!(":{port}"))
+        {
             return server;
         }
         thread::sleep(Duration::from_millis(50));
@@ -469,6 +476,65 @@ fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
         &["query", "--sid", "7000010", "--format", "json"],
     );
     assert!(ok && !out.is_empty());
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
+/// A drop rule that names only a protocol and a port becomes a kernel port
+/// block: connections to that port never complete, other ports work, and
+/// the drops are alerted as "blocked".
+#[test]
+fn ips_mode_blocks_a_port() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-port");
+    let dir = tempfile::tempdir().unwrap();
+    let _open = start_server_on(&lab, &dir.path().join("open.log"), "8080");
+    let _closed = start_server_on(&lab, &dir.path().join("closed.log"), "8081");
+    let rules = dir.path().join("port.rules");
+    std::fs::write(
+        &rules,
+        "drop tcp any any -> any 8081 (msg:\"retired service\"; sid:7000020; rev:1;)\n",
+    )
+    .unwrap();
+    let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
+    let get = |port: &str| {
+        lab.lab
+            .command(
+                Side::Client,
+                &[
+                    "curl",
+                    "-s",
+                    "-m",
+                    "2",
+                    &format!("http://10.77.0.2:{port}/"),
+                ],
+            )
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(get("8080"), "an unblocked port works");
+    assert!(!get("8081"), "the blocked port is reachable");
+    assert!(get("8080"), "an unblocked port still works");
+    thread::sleep(Duration::from_millis(500));
+    stop(run);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("closed.log")).unwrap_or_default(),
+        "",
+        "nothing reached the blocked service"
+    );
+    let records = eve_records(dir.path());
+    let blocked: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event_type"] == "alert")
+        .collect();
+    assert!(!blocked.is_empty(), "the kernel's drops are reported");
+    for a in &blocked {
+        assert_eq!(a["alert"]["signature_id"], 7000020);
+        assert_eq!(a["alert"]["action"], "blocked");
+        assert_eq!(a["dest_port"], 8081);
+    }
     drop(lab);
     assert_no_vigil_programs();
 }

@@ -10,13 +10,19 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use sensor_rules::ir::{Action, AddressSet, Buffer, Direction, Expr, Protocol, Rule};
+use sensor_rules::ir::{
+    Action, AddressSet, Buffer, Direction, Expr, Protocol as RuleProtocol, Rule,
+};
 
-use crate::enforce::{BlockSet, Cidr, CompiledDfa, Pattern, Side};
+use crate::enforce::{BlockSet, Cidr, CompiledDfa, Pattern, Protocol, Side};
 
 /// An address set that decomposes into more prefixes than this (a negation,
 /// an odd range) is left to flow verdicts rather than filling the tries.
 const MAX_CIDRS_PER_RULE: usize = 64;
+
+/// A port set larger than this (a wide range) is left to flow verdicts
+/// rather than filling the port hash.
+const MAX_PORTS_PER_RULE: usize = 64;
 
 /// Patterns shorter than this would drop too much benign traffic for the
 /// user-space check to release; such rules are enforced by flow verdict only.
@@ -96,26 +102,72 @@ fn cidrs(set: &AddressSet) -> Option<Vec<Cidr>> {
         .collect()
 }
 
+fn other_side(side: Side) -> Side {
+    match side {
+        Side::Src => Side::Dst,
+        Side::Dst => Side::Src,
+    }
+}
+
 /// A drop rule that says nothing but "these addresses": `drop ip X any -> any
 /// any` (or `<>`), with no condition beyond its header.
 fn address_only(rule: &Rule) -> bool {
     let h = &rule.header;
     rule.condition == Expr::True
-        && h.protocol == Protocol::Ip
+        && h.protocol == RuleProtocol::Ip
         && h.src_ports.is_full()
         && h.dst_ports.is_full()
         && (h.src.is_any() != h.dst.is_any())
 }
 
+/// A drop rule that says nothing but "this protocol to or from these
+/// ports": `drop tcp any any -> any 23` (or `<>`), with no condition beyond
+/// its header; the ports it blocks, on which side.
+fn port_only(rule: &Rule) -> Option<(Protocol, Vec<u16>, Side)> {
+    let h = &rule.header;
+    let protocol = match h.protocol {
+        RuleProtocol::Tcp => Protocol::Tcp,
+        RuleProtocol::Udp => Protocol::Udp,
+        _ => return None,
+    };
+    if rule.condition != Expr::True || !h.src.is_any() || !h.dst.is_any() {
+        return None;
+    }
+    let (ports, side) = match (h.src_ports.is_full(), h.dst_ports.is_full()) {
+        (true, false) => (&h.dst_ports, Side::Dst),
+        (false, true) => (&h.src_ports, Side::Src),
+        _ => return None,
+    };
+    let mut list = Vec::new();
+    for r in ports.ranges() {
+        if list.len() + usize::from(r.end() - r.start()) + 1 > MAX_PORTS_PER_RULE {
+            return None;
+        }
+        list.extend(r.clone());
+    }
+    Some((protocol, list, side))
+}
+
 /// The kernel block set of a ruleset: address-only drop rules as CIDR
-/// blocks, and one pattern per drop rule whose fast pattern is a request
-/// literal of at least four bytes.
+/// blocks, port-only drop rules as port blocks, and one pattern per drop
+/// rule whose fast pattern is a request literal of at least four bytes.
+/// Drop rules that combine an address with a port, or carry other
+/// conditions, are enforced by flow verdict once user space matches them.
 pub fn blockset_from_rules(rules: &[Rule]) -> BlockSet {
     let mut set = BlockSet::default();
     for rule in rules
         .iter()
         .filter(|r| matches!(r.action, Action::Drop | Action::Reject))
     {
+        if let Some((protocol, ports, side)) = port_only(rule) {
+            for port in ports {
+                set.block_port(protocol, port, side, rule.sid);
+                if rule.header.direction == Direction::Both {
+                    set.block_port(protocol, port, other_side(side), rule.sid);
+                }
+            }
+            continue;
+        }
         if address_only(rule) {
             let h = &rule.header;
             let (addresses, side) = if h.src.is_any() {
@@ -127,12 +179,7 @@ pub fn blockset_from_rules(rules: &[Rule]) -> BlockSet {
                 for cidr in list {
                     set.block_cidr(side, cidr, rule.sid);
                     if h.direction == Direction::Both {
-                        let other = if side == Side::Src {
-                            Side::Dst
-                        } else {
-                            Side::Src
-                        };
-                        set.block_cidr(other, cidr, rule.sid);
+                        set.block_cidr(other_side(side), cidr, rule.sid);
                     }
                 }
                 continue;
@@ -221,7 +268,11 @@ mod tests {
                     drop tcp 10.77.0.1 any -> any 22 (msg:\"ssh from host\"; sid:3;)\n\
                     drop http any any -> any any (msg:\"hdr\"; http.header; content:\"X-Evil\"; nocase; sid:4;)\n\
                     drop http any any -> any any (msg:\"short\"; http.uri; content:\"/x\"; sid:5;)\n\
-                    alert http any any -> any any (msg:\"alert only\"; http.uri; content:\"/alert-only\"; sid:6;)\n";
+                    alert http any any -> any any (msg:\"alert only\"; http.uri; content:\"/alert-only\"; sid:6;)\n\
+                    drop tcp any any -> any [23, 2323] (msg:\"telnet\"; sid:7;)\n\
+                    drop udp any any <> any 1900 (msg:\"ssdp\"; sid:8;)\n\
+                    drop tcp any any -> any 1:1024 (msg:\"too wide\"; sid:9;)\n\
+                    drop tcp any any -> any 25 (msg:\"with content\"; content:\"EHLO\"; sid:10;)\n";
         let (set, diags) =
             sensor_rules::RuleSet::load_str("t.rules", text, &sensor_rules::LoadOptions::default());
         assert!(
@@ -244,10 +295,25 @@ mod tests {
                 "Dst 192.0.2.0/24 2"
             ]
         );
+        let ports: Vec<String> = b
+            .ports
+            .iter()
+            .map(|(p, sid)| format!("{:?} {} {:?} {sid}", p.protocol, p.port, p.side))
+            .collect();
+        assert_eq!(
+            ports,
+            [
+                "Tcp 23 Dst 7",
+                "Tcp 2323 Dst 7",
+                "Udp 1900 Dst 8",
+                "Udp 1900 Src 8"
+            ],
+            "sid 9 spans too many ports, sid 10 has a condition"
+        );
         assert_eq!(
             b.patterns.len(),
-            1,
-            "only sid 4: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
+            2,
+            "sids 4 and 10: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
         );
     }
 }

@@ -3,13 +3,14 @@
 //! "blocked" alerts, flow verdicts for drop rules in IPS mode, and capture
 //! losses written to the audit store.
 
-use std::{sync::Arc, time::UNIX_EPOCH};
+use std::{collections::HashSet, sync::Arc, time::UNIX_EPOCH};
 
 use sensor_audit::{AuditHandle, SensorEvent};
 use sensor_common::{RecordHeader, enforce::reason, record::status};
 use sensor_output::{Action, Alert, FanOut, HttpLog, Record};
 use sensor_packet::Packet;
 use sensor_pipeline::{Outputs, Pipeline, SharedRuleset};
+use sensor_proto::Flow;
 
 use super::stats::{InterfaceStats, StatsBoard};
 use crate::{
@@ -25,6 +26,23 @@ pub struct LiveOutputs {
     pub verdicts: Vec<(FlowTuple, u32)>,
     /// Alerts raised.
     pub alerts: u64,
+    /// Flows with an entry in the kernel's verdict map (drop or release),
+    /// client to server.
+    pub with_verdict: HashSet<FlowTuple>,
+    /// Those of them whose flow ended: their entries are removed.
+    pub expired: Vec<FlowTuple>,
+}
+
+impl LiveOutputs {
+    pub fn new(fanout: Arc<FanOut>) -> LiveOutputs {
+        LiveOutputs {
+            fanout,
+            verdicts: Vec::new(),
+            alerts: 0,
+            with_verdict: HashSet::new(),
+            expired: Vec::new(),
+        }
+    }
 }
 
 impl Outputs for LiveOutputs {
@@ -48,6 +66,24 @@ impl Outputs for LiveOutputs {
     fn http(&mut self, log: HttpLog) {
         self.fanout.send(Record::Http(log));
     }
+
+    fn flow_end(&mut self, flow: &Flow) {
+        if self.with_verdict.is_empty() {
+            return;
+        }
+        let tuple = FlowTuple {
+            protocol: flow.protocol,
+            src: flow.client,
+            src_port: flow.client_port,
+            dst: flow.server,
+            dst_port: flow.server_port,
+        };
+        for t in [tuple, tuple.reversed()] {
+            if self.with_verdict.remove(&t) {
+                self.expired.push(t);
+            }
+        }
+    }
 }
 
 /// Counts of what the live path did beyond the pipeline's own counters.
@@ -60,6 +96,8 @@ pub struct LiveCounters {
     /// Packets the kernel's pattern automaton dropped but the full rule did
     /// not confirm: released (an allow verdict lets the retransmission pass).
     pub pattern_releases: u64,
+    /// Verdict entries removed because their flow ended.
+    pub verdicts_expired: u64,
     /// Payload bytes the kernel copied into records.
     pub captured_payload_bytes: u64,
 }
@@ -138,19 +176,35 @@ impl LiveSink {
             dst_port: packet.dst_port(),
         };
         match enforcer.release_flow(&tuple, sid) {
-            Ok(()) => self.counters.pattern_releases += 1,
+            Ok(()) => {
+                self.counters.pattern_releases += 1;
+                self.pipeline.outputs_mut().with_verdict.insert(tuple);
+            }
             Err(e) => log::warn!("{}: releasing a pattern hit of sid {sid}: {e}", self.iface),
         }
     }
 
     fn apply_verdicts(&mut self) {
-        let verdicts = std::mem::take(&mut self.pipeline.outputs_mut().verdicts);
+        let outputs = self.pipeline.outputs_mut();
+        let verdicts = std::mem::take(&mut outputs.verdicts);
+        let expired = std::mem::take(&mut outputs.expired);
         let Some(enforcer) = &mut self.enforcer else {
             return;
         };
+        // Entries expire with their flow: a later connection reusing the
+        // same addresses and ports is judged afresh.
+        for tuple in expired {
+            match enforcer.clear_flow(&tuple) {
+                Ok(()) => self.counters.verdicts_expired += 1,
+                Err(e) => log::warn!("{}: removing an ended flow's verdict: {e}", self.iface),
+            }
+        }
         for (tuple, sid) in verdicts {
             match enforcer.set_flow_verdict(&tuple, Verdict::Drop, sid) {
-                Ok(()) => self.counters.verdicts_set += 1,
+                Ok(()) => {
+                    self.counters.verdicts_set += 1;
+                    self.pipeline.outputs_mut().with_verdict.insert(tuple);
+                }
                 Err(e) => {
                     self.counters.verdict_errors += 1;
                     log::warn!("flow verdict for sid {sid}: {e}");
@@ -263,5 +317,43 @@ impl RecordSink for &mut LiveSink {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sensor_packet::synth::{PcapWriter, TcpConversation};
+
+    /// A flow given a verdict has its entry removed when the flow ends, and
+    /// only such flows: the kernel map is not churned for every flow.
+    #[test]
+    fn verdicts_expire_with_their_flow() {
+        let fanout = Arc::new(FanOut::builder().build().unwrap());
+        let mut outputs = LiveOutputs::new(fanout);
+        let client: std::net::SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let server: std::net::SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let judged = FlowTuple::tcp(client.ip(), 40000, server.ip(), 80);
+        outputs.with_verdict.insert(judged);
+        let mut frames = Vec::new();
+        for port in [40000, 40001] {
+            let c = std::net::SocketAddr::new(client.ip(), port);
+            let mut conv = TcpConversation::new(c, server, 1_000_000_000);
+            conv.handshake(&mut frames);
+            conv.send(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut frames);
+        }
+        let mut w = PcapWriter::new(Vec::new(), sensor_packet::LinkType::Ethernet).unwrap();
+        for (ts, f) in &frames {
+            w.write(*ts, f).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pcap = dir.path().join("two-flows.pcap");
+        std::fs::write(&pcap, w.into_inner().unwrap()).unwrap();
+        let mut pipeline = Pipeline::new(Default::default(), None, outputs);
+        // The replay ends every flow when the capture ends.
+        let summary = sensor_pipeline::replay_files(&[pcap], &mut pipeline, &Default::default());
+        assert_eq!(summary.packets, frames.len() as u64);
+        assert_eq!(pipeline.outputs().expired, [judged]);
+        assert!(pipeline.outputs().with_verdict.is_empty());
     }
 }

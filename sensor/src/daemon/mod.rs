@@ -207,11 +207,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             driver.flow.memcap = config.limits.flow_memcap;
             let mode = if ips { Mode::Ips } else { Mode::Ids };
             let detector = Detector::new(rules.clone(), mode).with_iface(iface.clone());
-            let outputs = LiveOutputs {
-                fanout: fanout.clone(),
-                verdicts: Vec::new(),
-                alerts: 0,
-            };
+            let outputs = LiveOutputs::new(fanout.clone());
             let pipeline = Pipeline::new(driver, Some(detector), outputs)
                 .with_http_log(config.eve.http_log)
                 .with_iface(iface.clone());
@@ -305,13 +301,14 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         match summary {
             Ok(s) => eprintln!(
                 "vigil: {iface}: {} packets seen, {} lost, {} flows, {} transactions, {} dropped in the kernel, \
-                 {} flow verdicts, {} pattern hits released",
+                 {} flow verdicts ({} expired with their flow), {} pattern hits released",
                 s.counters.packets_seen,
                 s.counters.records_lost,
                 driver.flows,
                 driver.transactions,
                 live.kernel_drops,
                 live.verdicts_set,
+                live.verdicts_expired,
                 live.pattern_releases
             ),
             Err(e) => {
