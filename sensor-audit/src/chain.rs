@@ -13,10 +13,10 @@
 //! short link hash is left to the single writer thread.
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::schema::Table;
 
 /// A SHA-256 digest.
@@ -25,27 +25,143 @@ pub type Hash = [u8; 32];
 /// The hash before the first row ever written.
 pub const GENESIS: Hash = [0; 32];
 
-/// A row waiting to be appended: its table, columns after `seq`, and the
-/// hash of its content.
+/// A row waiting to be appended: its table, its canonical content (the tag
+/// byte, then every column after `seq` in [`Table::columns`] order, see
+/// [`encode_value`]) in one buffer, and the hash of that content.
+///
+/// One allocation per row: the writer thread binds the columns straight
+/// from the canonical bytes, so the row is neither encoded twice nor carried
+/// as a dozen separately allocated values.
 #[derive(Clone, Debug)]
 pub struct PendingRow {
     /// Where it goes.
     pub table: Table,
-    /// Values in [`Table::columns`] order.
-    pub values: Vec<Value>,
-    /// [`content_hash`] of the above.
+    /// `tag || column || column || ...`, what [`content_hash`] hashes.
+    pub encoded: Vec<u8>,
+    /// SHA-256 of `encoded`.
     pub content: Hash,
 }
 
 impl PendingRow {
-    /// A row of `table` with `values`, its content hashed now.
+    /// A row of `table` with `values` (in [`Table::columns`] order), its
+    /// content hashed now.
     pub fn new(table: Table, values: Vec<Value>) -> PendingRow {
-        let content = content_hash(table, values.iter().map(ValueRef::from), &mut Vec::new());
-        PendingRow {
-            table,
-            values,
-            content,
+        let mut b = RowBuilder::new(table, 256);
+        for v in &values {
+            b.value(ValueRef::from(v));
         }
+        b.finish()
+    }
+
+    /// The columns after `seq`, borrowed from the canonical bytes.
+    pub fn values(&self) -> Decoder<'_> {
+        Decoder {
+            rest: self.encoded.get(1..).unwrap_or_default(),
+        }
+    }
+}
+
+/// Builds a [`PendingRow`] column by column, straight into its canonical
+/// encoding.
+pub(crate) struct RowBuilder {
+    table: Table,
+    buf: Vec<u8>,
+    columns: usize,
+}
+
+impl RowBuilder {
+    /// A row of `table`; `capacity` is a guess of its encoded size.
+    pub(crate) fn new(table: Table, capacity: usize) -> RowBuilder {
+        let mut buf = Vec::with_capacity(capacity);
+        buf.push(table.tag());
+        RowBuilder {
+            table,
+            buf,
+            columns: 0,
+        }
+    }
+
+    /// Appends the next column.
+    pub(crate) fn value(&mut self, v: ValueRef<'_>) -> &mut RowBuilder {
+        encode_value(&mut self.buf, v);
+        self.columns += 1;
+        self
+    }
+
+    pub(crate) fn int(&mut self, i: i64) -> &mut RowBuilder {
+        self.value(ValueRef::Integer(i))
+    }
+
+    pub(crate) fn opt_int(&mut self, i: Option<i64>) -> &mut RowBuilder {
+        self.value(i.map_or(ValueRef::Null, ValueRef::Integer))
+    }
+
+    pub(crate) fn text(&mut self, s: &str) -> &mut RowBuilder {
+        self.value(ValueRef::Text(s.as_bytes()))
+    }
+
+    pub(crate) fn opt_text(&mut self, s: Option<&str>) -> &mut RowBuilder {
+        self.value(s.map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes())))
+    }
+
+    pub(crate) fn blob(&mut self, b: &[u8]) -> &mut RowBuilder {
+        self.value(ValueRef::Blob(b))
+    }
+
+    /// The row, its content hashed.
+    pub(crate) fn finish(self) -> PendingRow {
+        debug_assert_eq!(self.columns, self.table.columns().len(), "{:?}", self.table);
+        PendingRow {
+            table: self.table,
+            content: Sha256::digest(&self.buf[..]).into(),
+            encoded: self.buf,
+        }
+    }
+}
+
+/// The values of a canonical encoding (after the tag byte), in order.
+pub struct Decoder<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Decoder<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.rest.len() < n {
+            self.rest = &[];
+            return None;
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Some(head)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+impl<'a> Iterator for Decoder<'a> {
+    type Item = ValueRef<'a>;
+
+    fn next(&mut self) -> Option<ValueRef<'a>> {
+        let kind = *self.take(1)?.first()?;
+        Some(match kind {
+            0 => ValueRef::Null,
+            1 => ValueRef::Integer(self.u64()? as i64),
+            2 => ValueRef::Real(f64::from_bits(self.u64()?)),
+            3 => {
+                let n = usize::try_from(self.u64()?).ok()?;
+                ValueRef::Text(self.take(n)?)
+            }
+            4 => {
+                let n = usize::try_from(self.u64()?).ok()?;
+                ValueRef::Blob(self.take(n)?)
+            }
+            _ => {
+                self.rest = &[];
+                return None;
+            }
+        })
     }
 }
 
@@ -164,10 +280,22 @@ pub(crate) fn append(conn: &Connection, rows: &[PendingRow]) -> Result<(i64, Has
             .position(|t| *t == row.table)
             .expect("known table");
         let stmt = &mut statements[idx];
-        let params = std::iter::once(ValueRef::Integer(seq))
-            .chain(row.values.iter().map(ValueRef::from))
-            .chain(std::iter::once(ValueRef::Blob(&hash)));
-        stmt.execute(params_from_iter(params.map(ToSqlOutput::Borrowed)))?;
+        // Bound straight from the canonical bytes: what is stored is what
+        // was hashed.
+        stmt.raw_bind_parameter(1, seq)?;
+        let mut n = 1;
+        for v in row.values() {
+            n += 1;
+            stmt.raw_bind_parameter(n, ToSqlOutput::Borrowed(v))?;
+        }
+        if n != row.table.columns().len() + 1 {
+            return Err(Error::new(
+                ErrorKind::Sqlite,
+                format!("malformed {} row: {} columns", row.table.name(), n - 1),
+            ));
+        }
+        stmt.raw_bind_parameter(n + 1, &hash[..])?;
+        stmt.raw_execute()?;
         prev = hash;
     }
     write_point(conn, "head", seq, &prev)?;

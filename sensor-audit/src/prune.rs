@@ -8,8 +8,8 @@ use time::format_description::well_known::Rfc3339;
 use crate::chain::{self, Hash};
 use crate::error::Result;
 use crate::event::SensorEvent;
-use crate::schema::Table;
-use crate::timespec::{day_of, to_micros};
+use crate::schema::{BUCKET_SQL, Table, bucket_of};
+use crate::timespec::to_micros;
 use crate::verify::hex;
 
 /// What a prune did.
@@ -36,16 +36,19 @@ pub fn prune(conn: &mut Connection, before: OffsetDateTime) -> Result<PruneRepor
     let micros = to_micros(before);
     let mut cut = head_seq + 1;
     for t in Table::ALL {
-        // `day` leads every alert index; the other tables are indexed on ts.
+        // The hour leads every alert index; the other tables are indexed
+        // on ts.
         let sql = match t {
-            Table::Alerts => "SELECT min(seq) FROM alerts WHERE day >= ?2 AND ts >= ?1".to_string(),
+            Table::Alerts => {
+                format!("SELECT min(seq) FROM alerts WHERE {BUCKET_SQL} >= ?2 AND ts >= ?1")
+            }
             _ => format!(
                 "SELECT min(seq) FROM {} WHERE ts >= ?1 AND ?2 = ?2",
                 t.name()
             ),
         };
         let first: Option<i64> = tx
-            .query_row(&sql, [micros, day_of(micros)], |r| r.get(0))
+            .query_row(&sql, [micros, bucket_of(micros)], |r| r.get(0))
             .optional()?
             .flatten();
         if let Some(s) = first {

@@ -11,10 +11,12 @@ use time::OffsetDateTime;
 
 use crate::addr::{Cidr, from_key};
 use crate::error::Result;
-use crate::timespec::{day_of, from_micros, to_micros};
+use crate::schema::{BUCKET_SQL, bucket_of};
+use crate::timespec::{from_micros, to_micros};
 
-/// Longest span, in days, listed day by day in a query.
-const MAX_DAY_LIST: i64 = 1000;
+/// Longest span, in hours (1000 days), listed hour by hour in a query; a
+/// longer one is a range scan of the indexes' leading column.
+const MAX_BUCKET_LIST: i64 = 1000 * 24;
 
 /// Which alerts to return. Empty fields do not filter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,29 +51,39 @@ impl AlertFilter {
     fn where_clause(&self, conn: &Connection) -> Result<(String, Vec<Value>)> {
         let mut clauses: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
-        // Every alert index starts with the day: list the days the query
-        // covers so that SQLite seeks into each day's part of the index.
-        // Two statements: SQLite answers a lone min() or max() from an
-        // index in O(log n), but scans for both in one statement.
-        let lo: Option<i64> = conn.query_row("SELECT min(day) FROM alerts", [], |r| r.get(0))?;
-        let hi: Option<i64> = conn.query_row("SELECT max(day) FROM alerts", [], |r| r.get(0))?;
-        let lo = self.since.map(|t| day_of(to_micros(t))).max(lo);
-        let hi = match (self.until.map(|t| day_of(to_micros(t) - 1)), hi) {
+        // Every alert index starts with the hour: list the hours the query
+        // covers so that SQLite seeks into each hour's part of the index (a
+        // recursive CTE rather than bound parameters: there can be
+        // thousands). Two statements: SQLite answers a lone min() or max()
+        // from an index in O(log n), but scans for both in one statement.
+        let lo: Option<i64> =
+            conn.query_row(&format!("SELECT min({BUCKET_SQL}) FROM alerts"), [], |r| {
+                r.get(0)
+            })?;
+        let hi: Option<i64> =
+            conn.query_row(&format!("SELECT max({BUCKET_SQL}) FROM alerts"), [], |r| {
+                r.get(0)
+            })?;
+        let lo = self.since.map(|t| bucket_of(to_micros(t))).max(lo);
+        let hi = match (self.until.map(|t| bucket_of(to_micros(t) - 1)), hi) {
             (Some(u), Some(h)) => Some(u.min(h)),
             (u, h) => u.or(h),
         };
-        if let (Some(lo), Some(hi)) = (lo, hi)
-            && hi - lo < MAX_DAY_LIST
-        {
-            let days: Vec<i64> = (lo..=hi).collect();
-            clauses.push(format!(
-                "day IN ({})",
-                vec!["?"; days.len().max(1)].join(", ")
-            ));
-            if days.is_empty() {
-                params.push(Value::Null);
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            if hi < lo {
+                // Nothing stored in the span.
+                clauses.push("0".into());
+            } else if hi - lo < MAX_BUCKET_LIST {
+                clauses.push(format!(
+                    "{BUCKET_SQL} IN (WITH RECURSIVE b(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM b WHERE x < ?) SELECT x FROM b)"
+                ));
+                params.push(Value::Integer(lo));
+                params.push(Value::Integer(hi));
+            } else {
+                clauses.push(format!("{BUCKET_SQL} BETWEEN ? AND ?"));
+                params.push(Value::Integer(lo));
+                params.push(Value::Integer(hi));
             }
-            params.extend(days.into_iter().map(Value::Integer));
         }
         if let Some(t) = self.since {
             clauses.push("ts >= ?".into());

@@ -15,6 +15,9 @@ use crate::chain::PendingRow;
 #[derive(Default)]
 struct State {
     rows: Vec<PendingRow>,
+    /// An emptied batch's buffer, handed back by the writer: the next batch
+    /// fills it without growing a fresh vector from zero.
+    spare: Vec<PendingRow>,
     acks: Vec<Sender<()>>,
     closed: bool,
 }
@@ -95,6 +98,15 @@ impl Queue {
         self.drained.notify_all();
     }
 
+    /// Takes back a committed batch's buffer for reuse.
+    pub(crate) fn recycle(&self, mut rows: Vec<PendingRow>) {
+        rows.clear();
+        let mut state = self.lock();
+        if state.spare.capacity() < rows.capacity() {
+            state.spare = rows;
+        }
+    }
+
     /// Rows waiting.
     pub(crate) fn len(&self) -> usize {
         self.lock().rows.len()
@@ -122,8 +134,9 @@ impl Queue {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        let spare = std::mem::take(&mut state.spare);
         let batch = Batch {
-            rows: std::mem::take(&mut state.rows),
+            rows: std::mem::replace(&mut state.rows, spare),
             acks: std::mem::take(&mut state.acks),
             last: state.closed,
         };

@@ -155,9 +155,9 @@ impl AuditStore {
         if options.synchronous_full {
             schema::configure(&conn, true)?;
         }
-        // The writer inserts into indexes at random positions (addresses,
-        // sids): keep their hot pages in memory rather than re-reading them
-        // from the OS for every row.
+        // The writer inserts at random positions (addresses, sids) within
+        // the current hour's part of each index: keep those pages in memory
+        // rather than re-reading them from the OS for every row.
         conn.pragma_update(None, "cache_size", -(options.cache_mib as i64) * 1024)?;
         // Checkpoints run on their own thread; the writer checkpoints itself
         // only if the WAL grows past ~1 GiB (the checkpointer fell behind).
@@ -303,6 +303,7 @@ impl Writer {
             for ack in batch.acks {
                 let _ = ack.send(());
             }
+            self.queue.recycle(batch.rows);
             if batch.last {
                 break;
             }
