@@ -186,9 +186,8 @@ impl Input for EventInput<'_> {
             BufferId::HttpMethod => Buffer::HttpMethod,
             BufferId::HttpUri => Buffer::HttpUri,
             BufferId::HttpUriRaw => Buffer::HttpUriRaw,
-            // The parser keeps one Host value; the raw and normalized forms
-            // differ only in case, which rules handle with nocase.
-            BufferId::HttpHost | BufferId::HttpHostRaw => Buffer::HttpHost,
+            BufferId::HttpHost => Buffer::HttpHost,
+            BufferId::HttpHostRaw => Buffer::HttpHostRaw,
             BufferId::HttpUserAgent => Buffer::HttpUserAgent,
             BufferId::HttpHeader if response => Buffer::HttpResponseHeader,
             BufferId::HttpHeader => Buffer::HttpRequestHeader,

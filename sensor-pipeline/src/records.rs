@@ -24,7 +24,8 @@ fn text(bytes: &[u8]) -> String {
 pub fn http_info(request: Option<&HttpRequest>, response: Option<&HttpResponse>) -> HttpInfo {
     let mut info = HttpInfo::default();
     if let Some(req) = request {
-        info.hostname = req.host().map(text);
+        // Suricata logs libhtp's normalized host: lowercase, no port.
+        info.hostname = req.hostname().map(text);
         info.url = Some(text(req.uri_raw()));
         info.user_agent = req.user_agent().map(text);
         info.method = Some(text(req.method()));

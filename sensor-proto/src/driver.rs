@@ -335,12 +335,15 @@ impl Driver {
     fn flow_for(&mut self, packet: &Packet<'_>, sink: &mut impl EventSink) -> usize {
         let (key, _) = FlowKey::of(packet);
         if let Some(slot) = self.table.lookup(&key) {
-            // A new SYN on a closed connection starts a new flow.
+            // A new SYN on a closed connection starts a new flow, as it
+            // does on a flow that was never tracked (begun without a SYN
+            // while midstream pickup is off).
             let flow = self.table.get(slot);
             let new_syn = packet
                 .tcp()
                 .is_some_and(|t| t.flags.syn() && !t.flags.ack());
-            if !(new_syn && flow.tcp_state == TcpState::Closed) {
+            let untracked = flow.midstream && !self.config.flow.midstream;
+            if !(new_syn && (flow.tcp_state == TcpState::Closed || untracked)) {
                 return slot;
             }
             self.table.counters.reused += 1;
@@ -396,7 +399,10 @@ impl Driver {
             .insert(key, client, server, packet, midstream, app);
         if !matches!(packet.transport, Transport::Tcp(_)) {
             self.table.get_mut(slot).tcp_state = TcpState::None;
-        } else if midstream {
+        } else if midstream && self.config.flow.midstream {
+            // Picked up mid-stream: taken as established, as Suricata does
+            // with `stream.midstream`. Without it the flow keeps its
+            // initial state for good (see `tcp`).
             self.table.get_mut(slot).tcp_state = TcpState::Established;
         }
         slot
@@ -407,7 +413,20 @@ impl Driver {
         let i = side.index();
         let flags = tcp.flags;
         flow.tcp_flags[i] |= flags.0;
-        if flags.rst() {
+        // A flow that began without a SYN while midstream pickup is off is
+        // no tracked connection (Suricata starts no TCP session for it): it
+        // never becomes established, whatever ACKs follow, and its payload
+        // is not inspected (its app state is opaque). Only its end is noted,
+        // for the timeouts.
+        let untracked = flow.midstream && !self.config.flow.midstream;
+        if untracked {
+            if flags.fin() {
+                flow.fin[i] = true;
+            }
+            if flags.rst() || flow.fin[0] && flow.fin[1] {
+                flow.tcp_state = TcpState::Closed;
+            }
+        } else if flags.rst() {
             flow.tcp_state = TcpState::Closed;
         } else if flags.syn() && !flags.ack() && side == Side::ToServer {
             if !flow.streams[0].started() {
@@ -426,7 +445,7 @@ impl Driver {
         {
             flow.tcp_state = TcpState::Established;
         }
-        if flags.fin() {
+        if flags.fin() && !untracked {
             flow.fin[i] = true;
             if flow.tcp_state != TcpState::Closed {
                 flow.tcp_state = if flow.fin[0] && flow.fin[1] {

@@ -95,8 +95,11 @@ pub enum Buffer {
     HttpUri,
     /// `http.uri.raw`
     HttpUriRaw,
-    /// `http.host` (as sent; lowercase it for `http.host` semantics)
+    /// `http.host`: normalized, lowercase without the port
+    /// ([`HttpRequest::hostname`])
     HttpHost,
+    /// `http.host.raw`: the Host header as sent
+    HttpHostRaw,
     /// `http.user_agent`
     HttpUserAgent,
     /// `http.cookie`
@@ -173,7 +176,8 @@ impl<'a> Event<'a> {
             HttpMethod => req.map(|r| r.method()),
             HttpUri => req.map(|r| r.uri()),
             HttpUriRaw => req.map(|r| r.uri_raw()),
-            HttpHost => req.and_then(|r| r.host()),
+            HttpHost => req.and_then(|r| r.hostname()),
+            HttpHostRaw => req.and_then(|r| r.host()),
             HttpUserAgent => req.and_then(|r| r.user_agent()),
             HttpCookie => req.and_then(|r| r.cookie()),
             HttpReferer => req.and_then(|r| r.referer()),

@@ -423,3 +423,117 @@ fn kernel_records_with_header_only_bodies_give_the_same_transactions() {
     assert_eq!(c.stream.gaps, 0);
     assert_eq!(c.skipped_bytes, full.skipped_bytes);
 }
+
+/// The TCP state of the flow as each packet is seen, in order.
+fn states_at_packets(config: DriverConfig, frames: &[TimedFrame]) -> (Counters, Vec<TcpState>) {
+    let mut driver = Driver::new(config);
+    let mut decoder = Decoder::new(DecodeOptions::default());
+    let mut states = Vec::new();
+    let mut sink = |e: &Event<'_>| {
+        if let Event::Packet {
+            flow: Some(flow), ..
+        } = e
+        {
+            states.push(flow.tcp_state);
+        }
+    };
+    for (ts, frame) in frames {
+        let p = decoder
+            .decode_bytes(LinkType::Ethernet, *ts, 0, frame.len() as u32, frame)
+            .unwrap()
+            .unwrap();
+        driver.process(&p, &mut sink);
+    }
+    driver.finish(&mut sink);
+    (driver.counters(), states)
+}
+
+#[test]
+fn flow_without_handshake_is_established_only_with_midstream() {
+    // No SYN: the client's data (PSH/ACK), the server's ACK, more client
+    // data and a FIN from the client.
+    let mut c = TcpConversation::new(sa("10.0.0.1:46003"), sa("10.0.0.2:9000"), 0);
+    let mut out = Vec::new();
+    c.send(true, b"FLOWCHK", &mut out);
+    c.send(false, b"pong", &mut out);
+    c.send(true, b"FLOWCHK again", &mut out);
+    let (seq, ack) = c.seqs();
+    let fin = c.raw_segment(true, seq, ack, 0x11, b"");
+    out.push(fin);
+    let (counters, states) = states_at_packets(DriverConfig::default(), &out);
+    assert_eq!(counters.midstream_flows, 1);
+    assert!(!states.is_empty());
+    assert!(
+        states
+            .iter()
+            .all(|s| !matches!(s, TcpState::Established | TcpState::Closing)),
+        "midstream off: {states:?}"
+    );
+    let mut config = DriverConfig::default();
+    config.flow.midstream = true;
+    let (_, states) = states_at_packets(config, &out);
+    assert!(
+        states.iter().all(|s| *s == TcpState::Established),
+        "midstream on: {states:?}"
+    );
+    // After the FIN: still not established without midstream.
+    let (_, log) = run(DriverConfig::default(), &out);
+    assert_eq!(log.ends[0].2, TcpState::SynSent);
+    let (_, log) = run(config, &out);
+    assert_eq!(log.ends[0].2, TcpState::Closing);
+}
+
+#[test]
+fn syn_after_an_untracked_flow_starts_a_tracked_one() {
+    let mut out = Vec::new();
+    let mut c = TcpConversation::new(sa("10.0.0.1:46003"), sa("10.0.0.2:80"), 0);
+    c.send(true, b"GET /before HTTP/1.1\r\n\r\n", &mut out);
+    let mut c = TcpConversation::new(sa("10.0.0.1:46003"), sa("10.0.0.2:80"), 1_000);
+    c.handshake(&mut out);
+    c.send(true, b"GET /after HTTP/1.1\r\n\r\n", &mut out);
+    let (counters, log) = run(DriverConfig::default(), &out);
+    assert_eq!(counters.flows, 2);
+    assert_eq!(log.uris, vec!["/after"]);
+    assert_eq!(log.ends.len(), 2);
+    let (_, states) = states_at_packets(DriverConfig::default(), &out);
+    assert_eq!(states.last(), Some(&TcpState::Established));
+}
+
+#[test]
+fn http_host_buffers_normalized_and_raw() {
+    let mut out = Vec::new();
+    let mut c = TcpConversation::new(sa("10.0.0.1:46010"), sa("10.0.0.2:80"), 0);
+    c.handshake(&mut out);
+    c.send(
+        true,
+        b"GET /h HTTP/1.1\r\nHost: INTRANET.Example:8080\r\n\r\nGET /6 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+        &mut out,
+    );
+    let mut hosts = Vec::new();
+    let mut driver = Driver::new(DriverConfig::default());
+    let mut decoder = Decoder::new(DecodeOptions::default());
+    let mut sink = |e: &Event<'_>| {
+        if let Event::HttpRequest { .. } = e {
+            let s = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or(b"-")).into_owned();
+            hosts.push((
+                s(e.buffer(Buffer::HttpHost)),
+                s(e.buffer(Buffer::HttpHostRaw)),
+            ));
+        }
+    };
+    for (ts, frame) in &out {
+        let p = decoder
+            .decode_bytes(LinkType::Ethernet, *ts, 0, frame.len() as u32, frame)
+            .unwrap()
+            .unwrap();
+        driver.process(&p, &mut sink);
+    }
+    driver.finish(&mut sink);
+    assert_eq!(
+        hosts,
+        vec![
+            ("intranet.example".into(), "INTRANET.Example:8080".into()),
+            ("[::1]".into(), "[::1]:8080".into()),
+        ]
+    );
+}

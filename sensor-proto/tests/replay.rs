@@ -239,7 +239,8 @@ fn telegram_dns_and_ssdp() {
             .iter()
             .all(|r| r.2 == "M-SEARCH" && r.3 == "*")
     );
-    assert!(seen.requests.iter().all(|r| r.4 == "239.255.255.250:1900"));
+    // `HOST: 239.255.255.250:1900`; http.host is normalized (no port).
+    assert!(seen.requests.iter().all(|r| r.4 == "239.255.255.250"));
 }
 
 #[test]

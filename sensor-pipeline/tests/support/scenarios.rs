@@ -631,13 +631,21 @@ pub fn all() -> Vec<(&'static str, Vec<TimedFrame>)> {
         // From the server: to_client, must not fire the flow rule.
         c.send(false, b"FLOWCHK", o);
         c.close(o);
-        // A pass match silences the alert on its packet. (Suricata passes
-        // the rest of the TCP flow too; Vigil does not yet, so no later
-        // packet follows: see keywords.rules.)
+        // A pass match silences the alert on its packet and passes the rest
+        // of the TCP flow: the later DANGER segment does not alert either.
         let mut c = TcpConversation::new(sa(CLIENT, 46002), sa(SERVER, 9000), t(100));
         c.handshake(o);
         c.send(true, b"ALLOWLIST DANGER", o);
+        c.send(true, b"DANGER", o);
         c.close(o);
+        // A lone PSH/ACK with no handshake (midstream pickup off): the flow
+        // is not established, so the flow rule does not fire.
+        let lone = TcpSegment::new(sa(CLIENT, 46003), sa(SERVER, 9000))
+            .seq(5000)
+            .ack(9000)
+            .flags(0x18)
+            .payload(b"FLOWCHK");
+        o.push((t(150), ethernet(&[], &lone.ip_packet())));
         // flags:S on tcp/9001: SYN alone fires; SYN+ECE+CWR does not.
         o.push(segment(sa(CLIENT, 46004), sa(SERVER, 9001), 0x02, t(160)));
         o.push(segment(sa(CLIENT, 46005), sa(SERVER, 9001), 0xc2, t(161)));
@@ -872,6 +880,17 @@ pub fn all() -> Vec<(&'static str, Vec<TimedFrame>)> {
             b"ALERTME",
             t(342),
         ));
+        // Pass on a TCP flow passes the rest of it: ALERTME after TRUSTED
+        // on one connection is silent, ALERTME on another alerts.
+        let mut c = TcpConversation::new(sa(CLIENT, 47063), sa(SERVER, 9700), t(350));
+        c.handshake(o);
+        c.send(true, b"TRUSTED", o);
+        c.send(true, b"ALERTME", o);
+        c.close(o);
+        let mut c = TcpConversation::new(sa(CLIENT, 47064), sa(SERVER, 9700), t(360));
+        c.handshake(o);
+        c.send(true, b"ALERTME", o);
+        c.close(o);
     });
     cases
 }

@@ -17,11 +17,13 @@ use crate::community_id::community_id;
 pub enum TcpState {
     /// Not TCP.
     None,
-    /// A SYN was seen.
+    /// A SYN was seen. Also the lasting state of a flow that began without
+    /// one while midstream pickup is off: such a flow is never established.
     SynSent,
     /// A SYN/ACK was seen.
     SynReceived,
-    /// The handshake completed, or the flow was picked up mid-stream.
+    /// The handshake completed, or the flow was picked up mid-stream with
+    /// [`FlowConfig::midstream`] on.
     Established,
     /// One side sent a FIN.
     Closing,

@@ -370,6 +370,8 @@ pub struct HttpRequest {
     uri: Range<u32>,
     protocol: Range<u32>,
     uri_normalized: Vec<u8>,
+    /// The normalized host ([`HttpRequest::hostname`]).
+    hostname: Option<Vec<u8>>,
     /// Declared Content-Length.
     pub content_length: Option<u64>,
     /// Chunked transfer coding.
@@ -464,6 +466,16 @@ impl HttpRequest {
         if headers.get_all(b"host").count() > 1 {
             anomalies.push(HttpAnomaly::AmbiguousHost);
         }
+        // As libhtp: the authority of an absolute-form target wins over the
+        // Host header.
+        let hostname = super::uri::uri_authority(&raw[uri.clone()])
+            .or_else(|| headers.get(b"host"))
+            .map(|h| {
+                let mut out = Vec::with_capacity(h.len());
+                super::uri::normalize_host(h, &mut out);
+                out
+            })
+            .filter(|h| !h.is_empty());
         let (content_length, chunked) = headers.framing(anomalies);
         let body = if chunked {
             BodyHint::Chunked
@@ -481,6 +493,7 @@ impl HttpRequest {
             protocol: to_u32(protocol),
             headers,
             uri_normalized,
+            hostname,
             content_length,
             chunked,
             body,
@@ -509,9 +522,17 @@ impl HttpRequest {
     pub fn request_line(&self) -> &[u8] {
         self.headers.start_line()
     }
-    /// The Host header.
+    /// The Host header as sent (`http.host.raw`).
     pub fn host(&self) -> Option<&[u8]> {
         self.headers.get(b"host")
+    }
+    /// The normalized host (`http.host`, EVE `http.hostname`): the
+    /// authority of an absolute-form target, else the Host header,
+    /// lowercased, without port or trailing dots (`[::1]:8080` → `[::1]`;
+    /// see [`normalize_host`](super::normalize_host)). `None` without a
+    /// host, or when it normalizes to nothing.
+    pub fn hostname(&self) -> Option<&[u8]> {
+        self.hostname.as_deref()
     }
     /// The User-Agent header.
     pub fn user_agent(&self) -> Option<&[u8]> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub(crate) use half::starts_with_method;
 use half::{Fed, HalfParser};
 pub use message::{BodyHint, HeaderBlock, HttpAnomaly, HttpRequest, HttpResponse};
-pub use uri::{normalize_uri, percent_decode};
+pub use uri::{normalize_host, normalize_uri, percent_decode};
 
 use crate::flow::Side;
 

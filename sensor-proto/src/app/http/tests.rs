@@ -49,6 +49,55 @@ fn parse_one(raw: &[u8]) -> (Vec<HttpOutput>, HttpState) {
     (out, st)
 }
 
+/// A request, its raw Host and its normalized host.
+type HostCase = (&'static [u8], Option<&'static [u8]>, Option<&'static [u8]>);
+
+#[test]
+fn hostname_is_normalized_and_host_stays_raw() {
+    let cases: &[HostCase] = &[
+        (
+            b"GET /h HTTP/1.1\r\nHost: INTRANET.Example:8080\r\n\r\n",
+            Some(b"INTRANET.Example:8080"),
+            Some(b"intranet.example"),
+        ),
+        (
+            b"GET /h HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+            Some(b"[::1]:8080"),
+            Some(b"[::1]"),
+        ),
+        (
+            b"GET /h HTTP/1.1\r\nHost: [2001:DB8::1]\r\n\r\n",
+            Some(b"[2001:DB8::1]"),
+            Some(b"[2001:db8::1]"),
+        ),
+        // Absolute form: the target's authority wins, as in libhtp.
+        (
+            b"GET http://User@Proxy.Example:3128/x HTTP/1.1\r\nHost: other\r\n\r\n",
+            Some(b"other"),
+            Some(b"proxy.example"),
+        ),
+        (
+            b"GET http://Proxy.Example/x HTTP/1.1\r\n\r\n",
+            None,
+            Some(b"proxy.example"),
+        ),
+        (b"GET /h HTTP/1.0\r\n\r\n", None, None),
+        (b"GET /h HTTP/1.1\r\nHost: :80\r\n\r\n", Some(b":80"), None),
+    ];
+    for (raw, host, hostname) in cases {
+        let (out, _) = parse_one(raw);
+        let reqs = requests(&out);
+        assert_eq!(reqs.len(), 1, "{}", String::from_utf8_lossy(raw));
+        assert_eq!(reqs[0].host(), *host, "{}", String::from_utf8_lossy(raw));
+        assert_eq!(
+            reqs[0].hostname(),
+            *hostname,
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+}
+
 #[test]
 fn simple_request_fields() {
     let (out, _) = parse_one(
@@ -62,6 +111,7 @@ fn simple_request_fields() {
     assert_eq!(r.uri(), b"/b c?x=1");
     assert_eq!(r.protocol(), b"HTTP/1.1");
     assert_eq!(r.host(), Some(&b"Example.COM"[..]));
+    assert_eq!(r.hostname(), Some(&b"example.com"[..]));
     assert_eq!(r.user_agent(), Some(&b"curl/8"[..]));
     assert_eq!(r.cookie(), Some(&b"a=b"[..]));
     assert_eq!(r.request_line(), b"GET /a/../b%20c?x=1 HTTP/1.1");

@@ -46,6 +46,73 @@ pub fn normalize_uri(raw: &[u8], out: &mut Vec<u8>) {
     percent_decode(query, out);
 }
 
+/// The authority host of an absolute-form request target
+/// (`http://user@Host:8080/x` → `Host:8080`), as sent; `None` for
+/// origin-form targets (`/x`), `*` and authority-form (`CONNECT a:443`).
+pub(crate) fn uri_authority(raw: &[u8]) -> Option<&[u8]> {
+    let p = memchr::memmem::find(raw, b"://")?;
+    let scheme = &raw[..p];
+    if !scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        || !scheme
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    {
+        return None;
+    }
+    let rest = &raw[p + 3..];
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = match authority.iter().rposition(|&b| b == b'@') {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// Writes the normalized form of a host (a `Host` value or the authority of
+/// an absolute URI) into `out` (cleared first): what Suricata's `http.host`
+/// and EVE `http.hostname` hold (libhtp's normalization). Surrounding
+/// whitespace and the port go, an IPv6 literal keeps its brackets, letters
+/// are lowercased and trailing dots removed.
+///
+/// ```
+/// let mut out = Vec::new();
+/// sensor_proto::http::normalize_host(b"INTRANET.Example:8080", &mut out);
+/// assert_eq!(out, b"intranet.example");
+/// sensor_proto::http::normalize_host(b"[::1]:8080", &mut out);
+/// assert_eq!(out, b"[::1]");
+/// ```
+pub fn normalize_host(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let start = raw
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(raw.len());
+    let end = raw
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+        .map_or(start, |i| i + 1);
+    let raw = &raw[start..end.max(start)];
+    let host = if raw.first() == Some(&b'[') {
+        match raw.iter().position(|&b| b == b']') {
+            Some(i) => &raw[..=i],
+            None => raw,
+        }
+    } else {
+        match raw.iter().position(|&b| b == b':') {
+            Some(i) => &raw[..i],
+            None => raw,
+        }
+    };
+    out.extend(host.iter().map(u8::to_ascii_lowercase));
+    while out.last() == Some(&b'.') {
+        out.pop();
+    }
+}
+
 /// Appends `input` percent-decoded to `out`; invalid escapes stay literal.
 pub fn percent_decode(input: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
@@ -109,6 +176,54 @@ fn remove_dot_segments(path: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_normalization() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"www.example.com", b"www.example.com"),
+            (b"INTRANET.Example:8080", b"intranet.example"),
+            (b"Example.COM.", b"example.com"),
+            (b"  example.com:80 ", b"example.com"),
+            (b"[::1]:8080", b"[::1]"),
+            (b"[2001:DB8::1]", b"[2001:db8::1]"),
+            (b"[::1", b"[::1"),
+            (b"10.0.0.1:443", b"10.0.0.1"),
+            (b"", b""),
+        ];
+        let mut out = Vec::new();
+        for (raw, want) in cases {
+            normalize_host(raw, &mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(want),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn authority_of_absolute_targets() {
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (b"http://Example.com:8080/a?b", Some(b"Example.com:8080")),
+            (b"https://user:pw@[::1]:443", Some(b"[::1]:443")),
+            (b"http://h?x=1", Some(b"h")),
+            (b"/a?u=http://evil.example/", None),
+            (b"/", None),
+            (b"*", None),
+            (b"example.com:443", None),
+            (b"://nohost/x", None),
+            (b"http:///x", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                uri_authority(raw),
+                *want,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
 
     #[test]
     fn normalization_table() {
