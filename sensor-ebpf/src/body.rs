@@ -18,6 +18,14 @@ static BODY_SKIP: LruHashMap<sensor_common::enforce::FlowKey, BodySkip> =
 
 const IPPROTO_TCP: u8 = 6;
 
+/// Whether a record with payload should wake the reader at once: TCP
+/// payload while header-only capture is on (a header block user space must
+/// answer with a body region before the body has passed).
+#[inline(always)]
+pub fn wakes_reader(hdr: &RecordHeader) -> bool {
+    global(&HEADER_ONLY) != 0 && hdr.protocol == IPPROTO_TCP
+}
+
 /// Whether the packet's payload lies inside a body to skip; flags the header
 /// if so. Forgets the region once a packet starts past its end.
 #[inline(always)]

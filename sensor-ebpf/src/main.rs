@@ -137,7 +137,13 @@ fn observe(ctx: &TcContext, direction: Direction) -> i32 {
     let bytes =
         unsafe { core::slice::from_raw_parts((record as *const PacketRecord).cast::<u8>(), len) };
 
-    let flags = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= global(&WAKEUP_THRESHOLD) {
+    // Header-only capture needs user space to see the end of a header block
+    // quickly: the body region it then sets only helps the packets that
+    // follow. So a TCP record that carries payload outside a known body wakes
+    // the reader at once; body packets (captured 0) and everything else wait
+    // for the threshold or the poll.
+    let wake_now = captured > 0 && body::wakes_reader(&record.header);
+    let flags = if wake_now || EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= global(&WAKEUP_THRESHOLD) {
         BPF_RB_FORCE_WAKEUP
     } else {
         BPF_RB_NO_WAKEUP

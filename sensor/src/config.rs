@@ -5,6 +5,7 @@
 //! [capture]
 //! interfaces = ["eth0"]
 //! snaplen = 2048
+//! header_only = true   # bodies stay in the kernel
 //!
 //! [rules]
 //! paths = ["/etc/vigil/rules"]
@@ -91,6 +92,9 @@ pub struct CaptureSection {
     pub snaplen: u32,
     /// Ring buffer bytes (a power of two).
     pub ring_bytes: u32,
+    /// Header-only capture: once a message's headers are parsed, the kernel
+    /// sends the packets of its body without payload (see ARCHITECTURE.md).
+    pub header_only: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -179,6 +183,7 @@ impl Default for CaptureSection {
             interfaces: Vec::new(),
             snaplen: sensor_common::record::DEFAULT_SNAPLEN,
             ring_bytes: 8 << 20,
+            header_only: true,
         }
     }
 }

@@ -9,137 +9,41 @@
 mod support;
 
 use std::{
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Stdio},
-    sync::mpsc,
     thread,
     time::Duration,
 };
 
 use sensor_pipeline::regression::{Case, alert_keys, case_dirs, run_offline};
-use serde_json::Value;
-use support::{LabGuard, assert_no_vigil_programs, serial, vigil_bin};
-use vigil::lab::Side;
+use support::run::{VigilRun, count_before, eve_alerts};
+use support::{LabGuard, assert_no_vigil_programs, serial};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `vigil run` on the server's veth, killed if the test fails first.
-struct Sensor {
-    child: Option<Child>,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Drop for Sensor {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+/// `vigil run` with the case's rules and variables, EVE to `eve`.
+fn start_sensor(lab: &LabGuard, case: &Case, eve: &Path) -> Result<VigilRun, String> {
+    let mut args: Vec<String> = vec!["--eve".into(), eve.display().to_string()];
+    for r in &case.rules {
+        args.push("--rules".into());
+        args.push(r.display().to_string());
     }
-}
-
-impl Sensor {
-    fn start(lab: &LabGuard, case: &Case, eve: &Path) -> Result<Sensor, String> {
-        let bin = vigil_bin();
-        let mut argv: Vec<String> = vec![
-            bin.display().to_string(),
-            "run".into(),
-            "--iface".into(),
-            lab.lab.iface(Side::Server).into(),
-            "--eve".into(),
-            eve.display().to_string(),
-        ];
-        for r in &case.rules {
-            argv.push("--rules".into());
-            argv.push(r.display().to_string());
-        }
-        for (k, v) in &case.vars {
-            argv.push("--var".into());
-            argv.push(format!("{k}={v}"));
-        }
-        if case.ips {
-            argv.push("--ips".into());
-        }
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let mut child = lab
-            .lab
-            .command(Side::Server, &argv)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("spawn vigil run: {e}"))?;
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut sensor = Sensor {
-            child: Some(child),
-            stderr: rx,
-        };
-        sensor.wait_for("vigil: running on")?;
-        Ok(sensor)
+    for (k, v) in &case.vars {
+        args.push("--var".into());
+        args.push(format!("{k}={v}"));
     }
-
-    fn wait_for(&mut self, needle: &str) -> Result<Vec<String>, String> {
-        let mut seen = Vec::new();
-        loop {
-            match self.stderr.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    let hit = line.contains(needle);
-                    seen.push(line);
-                    if hit {
-                        return Ok(seen);
-                    }
-                }
-                Err(_) => return Err(format!("vigil run never printed {needle:?}: {seen:#?}")),
-            }
-        }
+    if case.ips {
+        args.push("--ips".into());
     }
-
-    /// SIGTERM (flows are flushed at stop, as at the end of a replay); the
-    /// per-interface summary line it printed.
-    fn stop(mut self) -> Result<String, String> {
-        let mut child = self.child.take().unwrap();
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let status = child.wait().map_err(|e| e.to_string())?;
-        let lines: Vec<String> = self.stderr.iter().collect();
-        if !status.success() {
-            return Err(format!("vigil run exited with {status}: {lines:#?}"));
-        }
-        lines
-            .into_iter()
-            .find(|l| l.contains("packets seen"))
-            .ok_or_else(|| "no capture summary".to_string())
-    }
-}
-
-/// The number before `label` in the summary line ("40 packets seen, 0 lost").
-fn count_before(summary: &str, label: &str) -> Option<u64> {
-    let at = summary.find(label)?;
-    summary[..at].split_whitespace().last()?.parse().ok()
-}
-
-fn eve_alerts(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("EVE line is JSON"))
-        .filter(|v| v["event_type"] == "alert")
-        .collect()
+    VigilRun::start(lab, &args)
 }
 
 /// Runs one case live; returns what went wrong, if anything.
 fn run_case(lab: &LabGuard, case: &Case, work: &Path) -> Result<(), String> {
     let offline = run_offline(case)?;
     let eve = work.join(format!("{}.eve.json", case.name));
-    let sensor = Sensor::start(lab, case, &eve)?;
+    let sensor = start_sensor(lab, case, &eve)?;
     let sent = lab
         .lab
         .inject(&case.pcap, false)

@@ -206,6 +206,28 @@ impl Flow {
         }
     }
 
+    /// For header-only capture: the region of `side`'s sequence space the
+    /// kernel may send without payload, as `(first_seq, len)`: the rest of
+    /// a body of known length, or everything (`len` 2^31 - 1, the most
+    /// sequence arithmetic allows) when the rest of the direction is body or
+    /// opaque (a response without length, a tunnel, TLS after the
+    /// ClientHello). `None` while headers may follow, for chunked bodies
+    /// (their framing must be read), and for flows of other protocols: their
+    /// payload is all rules can inspect.
+    pub fn body_region(&self, side: Side) -> Option<(u32, u32)> {
+        if !matches!(self.app_proto(), AppProto::Http | AppProto::Tls) {
+            return None;
+        }
+        let next = self.streams[side.index()].next_seq()?;
+        match self.app.body_hint(side)? {
+            crate::app::http::BodyHint::Length(n) => {
+                Some((next, n.min(u64::from(u32::MAX >> 1)) as u32))
+            }
+            crate::app::http::BodyHint::UntilClose => Some((next, u32::MAX >> 1)),
+            _ => None,
+        }
+    }
+
     /// True when the flow was closed by FIN/RST.
     pub fn is_closed(&self) -> bool {
         self.tcp_state == TcpState::Closed
@@ -302,6 +324,11 @@ impl FlowTable {
 
     pub(crate) fn get_mut(&mut self, slot: usize) -> &mut Flow {
         self.slots[slot].as_mut().expect("live slot")
+    }
+
+    /// The flow of `key`, if tracked (does not count as a use for eviction).
+    pub fn find(&self, key: &FlowKey) -> Option<&Flow> {
+        self.slots[*self.index.get(key)?].as_ref()
     }
 
     pub(crate) fn lookup(&mut self, key: &FlowKey) -> Option<usize> {

@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// Serve Prometheus metrics on this address; overrides the configuration.
     #[arg(long)]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Copy every packet's payload to user space (turns header-only capture off).
+    #[arg(long)]
+    pub full_capture: bool,
     /// Log every HTTP transaction to EVE.
     #[arg(long)]
     pub http_log: bool,
@@ -66,6 +69,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         config.rules.paths = args.rules.clone();
     }
     config.ips |= args.ips;
+    if args.full_capture {
+        config.capture.header_only = false;
+    }
     config.eve.http_log |= args.http_log;
     if let Some(p) = &args.eve {
         config.eve.path = Some(p.clone());

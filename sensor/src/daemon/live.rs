@@ -3,7 +3,7 @@
 //! "blocked" alerts, flow verdicts for drop rules in IPS mode, and capture
 //! losses written to the audit store.
 
-use std::{collections::HashSet, sync::Arc, time::UNIX_EPOCH};
+use std::{collections::HashMap, sync::Arc, time::UNIX_EPOCH};
 
 use sensor_audit::{AuditHandle, SensorEvent};
 use sensor_common::{RecordHeader, enforce::reason, record::status};
@@ -26,11 +26,21 @@ pub struct LiveOutputs {
     pub verdicts: Vec<(FlowTuple, u32)>,
     /// Alerts raised.
     pub alerts: u64,
-    /// Flows with an entry in the kernel's verdict map (drop or release),
-    /// client to server.
-    pub with_verdict: HashSet<FlowTuple>,
+    /// Flows with entries in the kernel's maps (a verdict, body regions),
+    /// keyed as the entry was made.
+    pub kernel_state: HashMap<FlowTuple, KernelState>,
     /// Those of them whose flow ended: their entries are removed.
-    pub expired: Vec<FlowTuple>,
+    pub expired: Vec<(FlowTuple, KernelState)>,
+}
+
+/// What the kernel holds for one flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelState {
+    /// An entry in the verdict map (drop, or release after a pattern hit).
+    pub verdict: bool,
+    /// The body region last set per direction (to server, to client), as
+    /// `(first_seq, len)`.
+    pub body: [Option<(u32, u32)>; 2],
 }
 
 impl LiveOutputs {
@@ -39,7 +49,7 @@ impl LiveOutputs {
             fanout,
             verdicts: Vec::new(),
             alerts: 0,
-            with_verdict: HashSet::new(),
+            kernel_state: HashMap::new(),
             expired: Vec::new(),
         }
     }
@@ -68,7 +78,7 @@ impl Outputs for LiveOutputs {
     }
 
     fn flow_end(&mut self, flow: &Flow) {
-        if self.with_verdict.is_empty() {
+        if self.kernel_state.is_empty() {
             return;
         }
         let tuple = FlowTuple {
@@ -79,8 +89,8 @@ impl Outputs for LiveOutputs {
             dst_port: flow.server_port,
         };
         for t in [tuple, tuple.reversed()] {
-            if self.with_verdict.remove(&t) {
-                self.expired.push(t);
+            if let Some(state) = self.kernel_state.remove(&t) {
+                self.expired.push((t, state));
             }
         }
     }
@@ -100,6 +110,11 @@ pub struct LiveCounters {
     pub verdicts_expired: u64,
     /// Payload bytes the kernel copied into records.
     pub captured_payload_bytes: u64,
+    /// Bytes of the records themselves (header and payload): what crossed
+    /// into user space.
+    pub record_bytes: u64,
+    /// Body regions handed to the kernel (header-only capture).
+    pub body_regions: u64,
 }
 
 /// The record sink of one interface.
@@ -113,6 +128,8 @@ pub struct LiveSink {
     pub audit: Option<AuditHandle>,
     pub clock: WallClock,
     pub counters: LiveCounters,
+    /// Header-only capture: tell the kernel where bodies are.
+    pub header_only: bool,
     /// Where the counters are published for `vigil stats`.
     pub board: StatsBoard,
     /// Flow losses already written to the audit store.
@@ -143,6 +160,7 @@ impl LiveSink {
         }
         self.blocks_applied = blocks.generation;
         if let Some(enforcer) = &mut self.enforcer
+            && enforcer.mode() == crate::enforce::Mode::Ips
             && let Err(e) = enforcer.replace(&blocks.set)
         {
             log::warn!(
@@ -178,7 +196,12 @@ impl LiveSink {
         match enforcer.release_flow(&tuple, sid) {
             Ok(()) => {
                 self.counters.pattern_releases += 1;
-                self.pipeline.outputs_mut().with_verdict.insert(tuple);
+                self.pipeline
+                    .outputs_mut()
+                    .kernel_state
+                    .entry(tuple)
+                    .or_default()
+                    .verdict = true;
             }
             Err(e) => log::warn!("{}: releasing a pattern hit of sid {sid}: {e}", self.iface),
         }
@@ -193,17 +216,31 @@ impl LiveSink {
         };
         // Entries expire with their flow: a later connection reusing the
         // same addresses and ports is judged afresh.
-        for tuple in expired {
-            match enforcer.clear_flow(&tuple) {
-                Ok(()) => self.counters.verdicts_expired += 1,
-                Err(e) => log::warn!("{}: removing an ended flow's verdict: {e}", self.iface),
+        for (tuple, state) in expired {
+            if state.verdict {
+                match enforcer.clear_flow(&tuple) {
+                    Ok(()) => self.counters.verdicts_expired += 1,
+                    Err(e) => log::warn!("{}: removing an ended flow's verdict: {e}", self.iface),
+                }
+            }
+            for (dir, region) in [tuple, tuple.reversed()].iter().zip(state.body) {
+                if region.is_some()
+                    && let Err(e) = enforcer.clear_body(dir)
+                {
+                    log::warn!("{}: removing an ended flow's body region: {e}", self.iface);
+                }
             }
         }
         for (tuple, sid) in verdicts {
             match enforcer.set_flow_verdict(&tuple, Verdict::Drop, sid) {
                 Ok(()) => {
                     self.counters.verdicts_set += 1;
-                    self.pipeline.outputs_mut().with_verdict.insert(tuple);
+                    self.pipeline
+                        .outputs_mut()
+                        .kernel_state
+                        .entry(tuple)
+                        .or_default()
+                        .verdict = true;
                 }
                 Err(e) => {
                     self.counters.verdict_errors += 1;
@@ -214,7 +251,65 @@ impl LiveSink {
     }
 }
 
+/// A body shorter than this is not worth a map update (a system call):
+/// its bytes are copied and skipped in user space instead.
+const MIN_BODY_REGION: u32 = 1024;
+
 impl LiveSink {
+    /// Header-only capture: after a data packet, if its direction is now in
+    /// a body of known extent (or the rest of the direction is opaque), tell
+    /// the kernel so that the packets inside it cross without payload. The
+    /// parser already skips body bytes it is not given, so detection is
+    /// unchanged; a packet that starts the next message is captured whole.
+    fn mark_body(&mut self, packet: &Packet<'_>) {
+        let Some(enforcer) = &mut self.enforcer else {
+            return;
+        };
+        let driver = self.pipeline.driver();
+        let (key, _) = sensor_proto::FlowKey::of(packet);
+        let Some(flow) = driver.flows().find(&key) else {
+            return;
+        };
+        let side = flow.side_of(packet);
+        let Some(region) = flow.body_region(side) else {
+            return;
+        };
+        if region.1 < MIN_BODY_REGION {
+            return;
+        }
+        let tuple = FlowTuple {
+            protocol: flow.protocol,
+            src: flow.client,
+            src_port: flow.client_port,
+            dst: flow.server,
+            dst_port: flow.server_port,
+        };
+        let dir = if side == sensor_proto::Side::ToServer {
+            tuple
+        } else {
+            tuple.reversed()
+        };
+        let state = self
+            .pipeline
+            .outputs_mut()
+            .kernel_state
+            .entry(tuple)
+            .or_default();
+        let last = &mut state.body[side.index()];
+        // The same body seen again (the next packet of it): the kernel
+        // already knows.
+        if let Some((seq, len)) = *last
+            && seq.wrapping_add(len) == region.0.wrapping_add(region.1)
+        {
+            return;
+        }
+        *last = Some(region);
+        match enforcer.skip_body(&dir, region.0, region.1) {
+            Ok(()) => self.counters.body_regions += 1,
+            Err(e) => log::warn!("{}: header-only capture: {e}", self.iface),
+        }
+    }
+
     /// Publishes this interface's counters for `vigil stats`.
     fn publish(&self, kernel: &CounterTotals) {
         let d = self.pipeline.driver().counters();
@@ -227,6 +322,8 @@ impl LiveSink {
             body_skipped: kernel.body_skipped,
             wire_bytes: d.bytes,
             captured_payload_bytes: self.counters.captured_payload_bytes,
+            record_bytes: self.counters.record_bytes,
+            body_regions: self.counters.body_regions,
             flows: d.flows,
             flows_evicted: d.flows_evicted,
             flows_timed_out: d.flows_timed_out,
@@ -292,6 +389,10 @@ impl RecordSink for &mut LiveSink {
             self.confirm_pattern_drop(&packet, header.sid);
         }
         self.counters.captured_payload_bytes += packet.payload.len() as u64;
+        self.counters.record_bytes += bytes.len() as u64;
+        if self.header_only && packet.payload_len > 0 && packet.protocol == 6 {
+            self.mark_body(&packet);
+        }
         self.apply_verdicts();
         true
     }
@@ -334,7 +435,7 @@ mod tests {
         let client: std::net::SocketAddr = "10.0.0.1:40000".parse().unwrap();
         let server: std::net::SocketAddr = "10.0.0.2:80".parse().unwrap();
         let judged = FlowTuple::tcp(client.ip(), 40000, server.ip(), 80);
-        outputs.with_verdict.insert(judged);
+        outputs.kernel_state.entry(judged).or_default().verdict = true;
         let mut frames = Vec::new();
         for port in [40000, 40001] {
             let c = std::net::SocketAddr::new(client.ip(), port);
@@ -353,7 +454,8 @@ mod tests {
         // The replay ends every flow when the capture ends.
         let summary = sensor_pipeline::replay_files(&[pcap], &mut pipeline, &Default::default());
         assert_eq!(summary.packets, frames.len() as u64);
-        assert_eq!(pipeline.outputs().expired, [judged]);
-        assert!(pipeline.outputs().with_verdict.is_empty());
+        let expired: Vec<FlowTuple> = pipeline.outputs().expired.iter().map(|e| e.0).collect();
+        assert_eq!(expired, [judged]);
+        assert!(pipeline.outputs().kernel_state.is_empty());
     }
 }

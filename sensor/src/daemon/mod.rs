@@ -88,6 +88,22 @@ fn audit_event(audit: Option<&AuditHandle>, event: SensorEvent) {
     }
 }
 
+/// Rules on TCP (or any IP) traffic that match the raw payload: what
+/// header-only capture hides from them is worth saying at start.
+fn raw_payload_rules(rules: &[sensor_rules::ir::Rule]) -> usize {
+    use sensor_rules::ir::{Buffer, Predicate, Protocol};
+    rules
+        .iter()
+        .filter(|r| matches!(r.header.protocol, Protocol::Tcp | Protocol::Ip))
+        .filter(|r| {
+            r.condition
+                .predicates()
+                .iter()
+                .any(|p| matches!(p, Predicate::Buffer(b) if b.buffer == Buffer::Payload))
+        })
+        .count()
+}
+
 /// Interfaces to use when none are configured: every interface that is up,
 /// except loopback.
 fn default_interfaces() -> Vec<String> {
@@ -142,6 +158,16 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     let rules: SharedRuleset = Arc::new(ArcSwap::from_pointee(loaded.compile(None)?));
     record_ruleset(audit.as_ref(), &loaded, "start");
     let mut status = Status::new(&config, &loaded, &ifaces);
+    if config.capture.header_only {
+        let n = raw_payload_rules(&loaded.rules);
+        if n > 0 {
+            eprintln!(
+                "vigil: header-only capture: {n} rules match raw TCP payload; they see HTTP \
+                 headers and TLS handshakes, not HTTP bodies or TLS records after the \
+                 ClientHello (capture.header_only = false or --full-capture to give them those)"
+            );
+        }
+    }
     let block_set = blockset_from_rules(&loaded.rules);
     // Sizes the kernel's automaton maps (a ruleset without patterns needs none).
     let dfa = if block_set.patterns.is_empty() {
@@ -183,6 +209,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             let mut cc = CaptureConfig::new(iface);
             cc.snaplen = config.capture.snaplen;
             cc.ring_bytes = config.capture.ring_bytes;
+            cc.enforce.header_only = config.capture.header_only;
             cc.enforce.mode = if ips {
                 enforce::Mode::Ips
             } else {
@@ -195,9 +222,13 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default();
             let mut capture =
                 KernelCapture::attach(&cc).with_context(|| format!("capturing on {iface}"))?;
-            let enforcer = if ips {
+            // The maps serve IPS blocks and header-only capture's body
+            // regions; in IDS mode only the latter.
+            let enforcer = if ips || config.capture.header_only {
                 let mut e = capture.enforcer()?;
-                e.replace(&shared_blocks.load().set)?;
+                if ips {
+                    e.replace(&shared_blocks.load().set)?;
+                }
                 Some(e)
             } else {
                 None
@@ -221,6 +252,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 audit: audit.clone(),
                 clock: WallClock::sample(),
                 counters: Default::default(),
+                header_only: config.capture.header_only,
                 board: status.board.clone(),
                 reported: Default::default(),
             };

@@ -60,6 +60,11 @@ pub struct InterfaceStats {
     /// user space.
     pub wire_bytes: u64,
     pub captured_payload_bytes: u64,
+    /// Bytes of the kernel's records (headers and payload): what crossed
+    /// into user space; compare with `wire_bytes`.
+    pub record_bytes: u64,
+    /// Body regions handed to the kernel (header-only capture).
+    pub body_regions: u64,
     pub flows: u64,
     pub flows_evicted: u64,
     pub flows_timed_out: u64,
@@ -175,7 +180,7 @@ pub fn prometheus(s: &Snapshot) -> String {
         &[(String::new(), s.ruleset.failed_reloads)],
     );
     type Field = fn(&InterfaceStats) -> u64;
-    let per_iface: [(&str, &str, Field); 19] = [
+    let per_iface: [(&str, &str, Field); 20] = [
         (
             "packets_seen_total",
             "Packets the TC program ran on.",
@@ -210,6 +215,11 @@ pub fn prometheus(s: &Snapshot) -> String {
             "captured_payload_bytes_total",
             "Payload bytes copied to user space.",
             |i| i.captured_payload_bytes,
+        ),
+        (
+            "record_bytes_total",
+            "Bytes of kernel records copied to user space.",
+            |i| i.record_bytes,
         ),
         ("flows_total", "Flows created.", |i| i.flows),
         (
@@ -253,10 +263,10 @@ pub fn prometheus(s: &Snapshot) -> String {
             |i| i.undecodable_records,
         ),
         (
-            "header_only_share_permille",
-            "Payload bytes copied per 1000 wire bytes.",
+            "user_space_share_permille",
+            "Record bytes copied to user space per 1000 wire bytes.",
             |i| {
-                (i.captured_payload_bytes * 1000)
+                (i.record_bytes * 1000)
                     .checked_div(i.wire_bytes)
                     .unwrap_or(0)
             },
@@ -333,7 +343,10 @@ pub fn table(s: &Snapshot, now: u64) -> String {
     );
     for i in &s.interfaces {
         let _ = writeln!(out, "interface {}", i.name);
-        let rows: [(&str, u64); 18] = [
+        let share = (i.record_bytes * 1000)
+            .checked_div(i.wire_bytes)
+            .unwrap_or(0);
+        let rows: [(&str, u64); 20] = [
             ("packets seen", i.packets_seen),
             ("records lost (ring full)", i.records_lost),
             ("packets unparsed", i.packets_unparsed),
@@ -341,6 +354,8 @@ pub fn table(s: &Snapshot, now: u64) -> String {
             ("bodies skipped in kernel", i.body_skipped),
             ("wire bytes", i.wire_bytes),
             ("payload bytes captured", i.captured_payload_bytes),
+            ("record bytes to user space", i.record_bytes),
+            ("  per 1000 wire bytes", share),
             ("flows", i.flows),
             ("flows evicted", i.flows_evicted),
             ("flows timed out", i.flows_timed_out),
@@ -401,6 +416,7 @@ mod tests {
                 records_lost: 3,
                 wire_bytes: 200_000,
                 captured_payload_bytes: 10_000,
+                record_bytes: 12_000,
                 ..Default::default()
             }],
             outputs: vec![OutputStats {
@@ -418,7 +434,7 @@ mod tests {
         let text = prometheus(&sample());
         assert!(text.contains("# TYPE vigil_records_lost_total counter\n"));
         assert!(text.contains("vigil_records_lost_total{interface=\"eth\\\"0\"} 3\n"));
-        assert!(text.contains("vigil_header_only_share_permille{interface=\"eth\\\"0\"} 50\n"));
+        assert!(text.contains("vigil_user_space_share_permille{interface=\"eth\\\"0\"} 60\n"));
         assert!(text.contains("vigil_output_healthy{output=\"syslog udp 127.0.0.1:514\"} 0\n"));
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod in_netns;
+pub mod run;
 
 use std::{
     io::{BufRead, BufReader},
