@@ -48,6 +48,8 @@ path = "$DEMO/eve.json"
 http_log = true
 [audit]
 path = "$DEMO/audit.db"
+[stats]
+path = "$DEMO/stats.json"
 [[syslog]]
 transport = "udp"
 address = "127.0.0.1:5514"
@@ -73,7 +75,10 @@ echo "keep-alive session: hello, attack, after-the-attack (one line per request)
 echo "Shellshock: its rule's literal is in the kernel's automaton, so the request is dropped at TC:"
 "$VIGIL" lab exec client curl -sS -o /dev/null -m 3 -w "HTTP %{http_code}\n" -H "User-Agent: () { :; }; /bin/cat /etc/passwd" \
     http://10.77.0.2:8080/cgi-bin/status || echo "no response (dropped before the server)"
-sleep 1
+sleep 1.5
+
+step "vigil stats (the running sensor's counters)"
+"$VIGIL" stats --file "$DEMO/stats.json"
 kill -TERM "$SENSOR_PID"; wait "$SENSOR_PID" || true
 SENSOR_PID=
 tail -n 4 "$DEMO/sensor.log"
