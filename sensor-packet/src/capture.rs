@@ -51,10 +51,11 @@ pub struct CaptureReader<R> {
 }
 
 impl CaptureReader<File> {
-    /// Opens a capture file.
+    /// Opens a capture file, mapped into memory when it is a regular file
+    /// (frames then borrow the mapping: no copy at all).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let file = File::open(path).map_err(CaptureError::io)?;
-        CaptureReader::new(file)
+        CaptureReader::from_input(ReadBuffer::mapped(file))
     }
 }
 
