@@ -62,6 +62,11 @@ impl EveFormatter {
             community_id: log.community_id.as_deref(),
             tx_id: log.tx_id,
             http: EveHttpInfo::new(&log.http, &self.mask),
+            metadata: log.latency_us.map(|us| EveMetadata {
+                flowints: EveLatency {
+                    http_latency_us: us,
+                },
+            }),
         };
         serde_json::to_string(&record).expect("EVE records serialize")
     }
@@ -318,4 +323,20 @@ struct EveHttp<'a> {
     community_id: Option<&'a str>,
     tx_id: u64,
     http: EveHttpInfo<'a>,
+    /// The transaction's latency. Suricata's schema closes the `http`
+    /// object, and its `metadata.flowints` is the one open map of integers,
+    /// so the latency goes there, where SIEM mappings of Suricata's EVE keep
+    /// it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<EveMetadata>,
+}
+
+#[derive(Serialize)]
+struct EveMetadata {
+    flowints: EveLatency,
+}
+
+#[derive(Serialize)]
+struct EveLatency {
+    http_latency_us: u64,
 }

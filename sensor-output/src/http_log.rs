@@ -33,4 +33,7 @@ pub struct HttpLog {
     pub tx_id: u64,
     /// Method, URL, status, headers, ...
     pub http: HttpInfo,
+    /// Microseconds from the end of the request's headers to the end of
+    /// the response's (`None` when no response came).
+    pub latency_us: Option<u64>,
 }

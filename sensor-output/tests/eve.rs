@@ -88,6 +88,17 @@ fn header<'a>(v: &'a Value, list: &str, name: &str) -> &'a str {
 }
 
 #[test]
+fn header_log_records_carry_the_latency() {
+    let v: Value =
+        serde_json::from_str(&EveFormatter::default().http(&sample::http_log())).unwrap();
+    assert_eq!(v["metadata"]["flowints"]["http_latency_us"], 1250);
+    let mut unanswered = sample::http_log();
+    unanswered.latency_us = None;
+    let v: Value = serde_json::from_str(&EveFormatter::default().http(&unanswered)).unwrap();
+    assert!(v.get("metadata").is_none(), "{v}");
+}
+
+#[test]
 fn sensitive_headers_are_masked_by_default() {
     let line = EveFormatter::default().http(&sample::http_log());
     assert!(!line.contains("s3cr3t") && !line.contains("sid=abc") && !line.contains("sid=def"));

@@ -121,5 +121,6 @@ pub fn http_log(
         community_id: Some(flow.community_id.clone()),
         tx_id: request.tx_id,
         http: http_info(Some(request), response),
+        latency_us: response.map(|r| r.ts_ns.saturating_sub(request.ts_ns) / 1000),
     }
 }

@@ -123,5 +123,6 @@ pub fn http_log() -> HttpLog {
         community_id: alert.community_id.clone(),
         tx_id: 3,
         http: alert.http.unwrap(),
+        latency_us: Some(1250),
     }
 }
