@@ -14,7 +14,7 @@ use crate::sink::{Record, Sink};
 pub const DEFAULT_QUEUE_CAPACITY: usize = 65_536;
 
 /// Counters of one sink at one moment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SinkStats {
     /// The sink's name.
     pub name: String,

@@ -195,6 +195,22 @@ impl Case {
     }
 }
 
+impl Case {
+    /// `Ok` when there are no problems, else one message naming the case
+    /// and listing them.
+    pub fn outcome(&self, problems: &[String]) -> Result<(), String> {
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "{} ({})\n    {}",
+            self.description,
+            self.pcap.display(),
+            problems.join("\n    ")
+        ))
+    }
+}
+
 /// What identifies an alert across two runs of the same capture (offline
 /// and live): the rule and the flow, not the time or the flow id.
 pub fn alert_key(alert: &Value) -> String {

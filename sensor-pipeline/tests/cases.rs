@@ -16,17 +16,7 @@ fn repo() -> PathBuf {
 fn run_case(dir: &Path) -> Result<(), String> {
     let case = Case::load(dir, &repo().join("pcaps/cases"))?;
     let alerts = run_offline(&case)?;
-    let problems = case.check(&alerts);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} ({})\n    {}",
-            case.description,
-            case.pcap.display(),
-            problems.join("\n    ")
-        ))
-    }
+    case.outcome(&case.check(&alerts))
 }
 
 #[test]

@@ -81,16 +81,7 @@ fn run_case(lab: &LabGuard, case: &Case, work: &Path) -> Result<(), String> {
             "live alerts differ from offline:\n      offline: {want:?}\n      live:    {got:?}"
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} ({})\n    {}",
-            case.description,
-            case.pcap.display(),
-            problems.join("\n    ")
-        ))
-    }
+    case.outcome(&problems)
 }
 
 #[test]

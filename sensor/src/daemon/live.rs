@@ -81,18 +81,23 @@ impl Outputs for LiveOutputs {
         if self.kernel_state.is_empty() {
             return;
         }
-        let tuple = FlowTuple {
-            protocol: flow.protocol,
-            src: flow.client,
-            src_port: flow.client_port,
-            dst: flow.server,
-            dst_port: flow.server_port,
-        };
+        let tuple = client_to_server(flow);
         for t in [tuple, tuple.reversed()] {
             if let Some(state) = self.kernel_state.remove(&t) {
                 self.expired.push((t, state));
             }
         }
+    }
+}
+
+/// A flow's kernel key in its client-to-server direction.
+fn client_to_server(flow: &Flow) -> FlowTuple {
+    FlowTuple {
+        protocol: flow.protocol,
+        src: flow.client,
+        src_port: flow.client_port,
+        dst: flow.server,
+        dst_port: flow.server_port,
     }
 }
 
@@ -277,13 +282,7 @@ impl LiveSink {
         if region.1 < MIN_BODY_REGION {
             return;
         }
-        let tuple = FlowTuple {
-            protocol: flow.protocol,
-            src: flow.client,
-            src_port: flow.client_port,
-            dst: flow.server,
-            dst_port: flow.server_port,
-        };
+        let tuple = client_to_server(flow);
         let dir = if side == sensor_proto::Side::ToServer {
             tuple
         } else {

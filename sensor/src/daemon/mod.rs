@@ -28,7 +28,7 @@ use crate::{
 };
 use blocks::{Blocks, SharedBlocks, blockset_from_rules};
 use live::{LiveOutputs, LiveSink};
-use stats::{OutputStats, RulesetStats, Snapshot, StatsBoard};
+use stats::{RulesetStats, Snapshot, StatsBoard};
 
 pub use outputs::header_mask;
 
@@ -430,18 +430,7 @@ impl Status {
             mode: self.mode.to_string(),
             ruleset: self.ruleset.clone(),
             interfaces: self.board.interfaces(),
-            outputs: fanout
-                .stats()
-                .into_iter()
-                .map(|s| OutputStats {
-                    name: s.name,
-                    sent: s.sent,
-                    failed: s.failed,
-                    dropped: s.dropped,
-                    queued: s.queued,
-                    healthy: s.healthy,
-                })
-                .collect(),
+            outputs: fanout.stats(),
         };
         if let Some(path) = &self.path {
             let written = path

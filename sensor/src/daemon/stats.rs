@@ -78,15 +78,8 @@ pub struct InterfaceStats {
     pub undecodable_records: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct OutputStats {
-    pub name: String,
-    pub sent: u64,
-    pub failed: u64,
-    pub dropped: u64,
-    pub queued: u64,
-    pub healthy: bool,
-}
+/// One output's counters (the fan-out's own type).
+pub type OutputStats = sensor_output::SinkStats;
 
 /// Shared between the captures (writers) and the main loop (reader).
 #[derive(Clone, Default)]
