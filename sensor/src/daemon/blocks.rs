@@ -193,7 +193,10 @@ pub fn blockset_from_rules(rules: &[Rule]) -> BlockSet {
             continue;
         }
         let bytes = content.pattern.clone();
-        set.block_pattern(if content.nocase {
+        // `http.host` is the normalized (lowercased) host, while the packet
+        // carries the Host header as sent: match it in any case.
+        let nocase = content.nocase || *buffer == Buffer::HttpHost;
+        set.block_pattern(if nocase {
             Pattern::nocase(bytes, rule.sid)
         } else {
             Pattern::new(bytes, rule.sid)
@@ -272,7 +275,8 @@ mod tests {
                     drop tcp any any -> any [23, 2323] (msg:\"telnet\"; sid:7;)\n\
                     drop udp any any <> any 1900 (msg:\"ssdp\"; sid:8;)\n\
                     drop tcp any any -> any 1:1024 (msg:\"too wide\"; sid:9;)\n\
-                    drop tcp any any -> any 25 (msg:\"with content\"; content:\"EHLO\"; sid:10;)\n";
+                    drop tcp any any -> any 25 (msg:\"with content\"; content:\"EHLO\"; sid:10;)\n\
+                    drop http any any -> any any (msg:\"host\"; http.host; content:\"intranet.example\"; sid:11;)\n";
         let (set, diags) =
             sensor_rules::RuleSet::load_str("t.rules", text, &sensor_rules::LoadOptions::default());
         assert!(
@@ -310,10 +314,15 @@ mod tests {
             ],
             "sid 9 spans too many ports, sid 10 has a condition"
         );
+        let host = b.patterns.iter().find(|p| p.sid == 11).expect("sid 11");
+        assert!(
+            host.case_insensitive,
+            "a normalized host matches the raw header in any case"
+        );
         assert_eq!(
             b.patterns.len(),
-            2,
-            "sids 4 and 10: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
+            3,
+            "sids 4, 10 and 11: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
         );
     }
 }
