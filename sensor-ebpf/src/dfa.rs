@@ -44,6 +44,20 @@ static DFA_MATCHES: Array<DfaMatch> = Array::with_max_entries(1, 0);
 // The unrolled fast path of `step` is written out for 16 bytes.
 const _: () = assert!(DFA_BYTES_PER_STEP == 16);
 
+/// Slot 0 is set once a resume point was ever stored: until then a packet
+/// skips the `DFA_RESUME` lookup (a hash of its 40-byte flow key).
+#[map]
+static DFA_RESUME_USED: Array<u32> = Array::with_max_entries(1, 0);
+
+#[inline(always)]
+fn resume_used() -> bool {
+    match DFA_RESUME_USED.get_ptr(0) {
+        // SAFETY: a map value pointer, valid for this program run.
+        Some(flag) => unsafe { core::ptr::read_volatile(flag) != 0 },
+        None => true,
+    }
+}
+
 /// State of one walk, shared with the `bpf_loop` callback through the stack.
 #[repr(C)]
 struct Walk {
@@ -88,7 +102,10 @@ pub fn scan(
     }
     let tcp = hdr.protocol == IPPROTO_TCP;
     let mut row = shape.start_row;
-    if tcp && let Some(resume) = DFA_RESUME.get_ptr(key) {
+    if tcp
+        && resume_used()
+        && let Some(resume) = DFA_RESUME.get_ptr(key)
+    {
         // SAFETY: a map value pointer, valid for this program run.
         let resume = unsafe { *resume };
         if resume.next_seq == hdr.seq && resume.generation == generation {
@@ -120,6 +137,10 @@ pub fn scan(
             generation,
             _pad: 0,
         };
+        if let Some(flag) = DFA_RESUME_USED.get_ptr_mut(0) {
+            // SAFETY: a map value pointer, valid for this program run.
+            unsafe { core::ptr::write_volatile(flag, 1) };
+        }
         let _ = DFA_RESUME.insert(key, resume, 0);
     }
     None

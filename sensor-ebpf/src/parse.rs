@@ -207,11 +207,16 @@ fn parse_l4(
 ) -> Option<u32> {
     let l4_len = match proto {
         IPPROTO_TCP => {
-            // Ports first, so a header cut short still reports them.
-            let ports = load::<4>(ctx, off)?;
-            hdr.src_port = be16(&ports, 0);
-            hdr.dst_port = be16(&ports, 2);
-            let tcp = load::<20>(ctx, off)?;
+            // One load for the whole header; when it is cut short, the
+            // ports alone, so that the record still reports them.
+            let Some(tcp) = load::<20>(ctx, off) else {
+                let ports = load::<4>(ctx, off)?;
+                hdr.src_port = be16(&ports, 0);
+                hdr.dst_port = be16(&ports, 2);
+                return None;
+            };
+            hdr.src_port = be16(&tcp, 0);
+            hdr.dst_port = be16(&tcp, 2);
             hdr.seq = be32(&tcp, 4);
             hdr.ack = be32(&tcp, 8);
             let doff = ((tcp[12] >> 4) as u32) * 4;
