@@ -3,13 +3,23 @@
 //!
 //! Compilation groups rules by input kind, transport and flow direction
 //! (see [`crate::applies`]). Within a group, every rule with a prefilter
-//! contributes its needles (one fast pattern, or a regex's required
-//! literals) and its other long contents to one literal scanner per
-//! inspected buffer; the other rules of the group are "checked always".
-//! Inspecting an input scans each of its buffers once, collects the rules
-//! whose fast pattern occurred, drops those with a content that did not
-//! occur, adds the always-checked ones, and runs the exact checks on those
-//! candidates only.
+//! contributes its needles (one fast pattern — the one it marks
+//! `fast_pattern`, else the rarest long one — or a regex's required
+//! literals) to one literal scanner per inspected buffer; rules without
+//! one but with a byte required at the start of a buffer are indexed by
+//! that byte, or by a narrow address set; the rest are "checked always".
+//!
+//! Inspecting an input first prefetches all its scanned buffers (they are
+//! separate allocations, and fetching them one by one as each scan starts
+//! cost more than the scans on the benchmark's inputs), scans each once,
+//! and collects the rules whose fast pattern occurred. A candidate's other
+//! required contents (at least 4 bytes) are not scanned for — only
+//! fast patterns are, which keeps the sets small and the strides long, and
+//! keeps contents every request has (`User-Agent`, `Host`) from making the
+//! scanners report all the time — but confirmed afterwards: a literal the
+//! group scans for and did not see rules the candidate out at once; the
+//! others are searched for on demand, once per inspection, after the
+//! header checks. Exact checks run on the candidates left.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,20 +35,21 @@ use crate::applies::{
 };
 use crate::cexpr::CExpr;
 use crate::error::{BuildError, BuildErrorKind};
-use crate::input::{FlowDir, Input, InputKind, PacketMeta, view};
+use crate::input::{BufferId, FlowDir, Input, InputKind, PacketMeta, view};
 use crate::literals::{self, Needle, ScanSlot};
 use crate::rates::Rates;
 use crate::regexes::{RegexCaches, Regexes};
-use crate::scan::{MAX_AC_PATTERNS, Scanner};
+use crate::scan::{Finder, Scanner, prefetch};
 use crate::sink::{Match, RuleId, Sink};
 
 /// Default number of keys the rate table tracks.
 pub const DEFAULT_RATE_CAPACITY: usize = 65_536;
 
 /// Literal sets with at most this many literals are scanned with an
-/// Aho-Corasick DFA; larger ones with a hashed 4-gram filter (see
-/// [`crate::ScanStats::dfa`]).
-pub const DEFAULT_DFA_MAX_PATTERNS: usize = MAX_AC_PATTERNS;
+/// Aho-Corasick DFA, larger ones with the hashed gram filter (see
+/// [`crate::ScanStats::dfa`]). 0: the gram filter is faster for every set
+/// size on ET Open (see `scan.rs`).
+pub const DEFAULT_DFA_MAX_PATTERNS: usize = 0;
 
 /// Collects rules and options; [`EngineBuilder::build`] compiles them.
 ///
@@ -122,7 +133,7 @@ impl EngineBuilder {
     }
 
     /// Most literals a buffer's set may have to be scanned with an
-    /// Aho-Corasick DFA (0: always use the gram filter).
+    /// Aho-Corasick DFA (0, the default: always use the gram filter).
     pub fn dfa_max_patterns(mut self, n: usize) -> Self {
         self.dfa_max_patterns = n;
         self
@@ -151,6 +162,7 @@ impl EngineBuilder {
         // only confirmed), and the always-checked rules.
         let mut patterns: Vec<HashMap<u32, Vec<u32>>> = vec![HashMap::new(); GROUPS];
         let mut always: Vec<Vec<u32>> = vec![Vec::new(); GROUPS];
+        let mut anchored: Vec<Vec<(literals::Anchor, u32)>> = vec![Vec::new(); GROUPS];
         let mut members = vec![0usize; GROUPS];
         let mut always_checked = 0;
         let mut addr_sets = AddrSets::default();
@@ -170,10 +182,18 @@ impl EngineBuilder {
                 }
             };
             let id = rules.len() as u32;
-            let triggers: Option<Vec<u32>> = literals::of_expr(&rule.condition, &freq)
-                .filter(|v| v.iter().all(|n| n.lit.len() >= self.min_trigger_len))
-                .map(|v| v.iter().map(&mut intern).collect());
-            if triggers.is_none() {
+            let needles = literals::of_expr(&rule.condition, &freq, self.min_trigger_len);
+            // A literal required at the start or end of a buffer beats no
+            // needle, or short ones (see `literals::anchor`).
+            let anchor = literals::anchor(&rule.condition).filter(|a| match &needles {
+                None => true,
+                Some(set) => a.lit.len() >= 2 && set.iter().any(|n| n.lit.len() < GOOD_NEEDLE),
+            });
+            let triggers: Option<Vec<u32>> = match anchor {
+                Some(_) => None,
+                None => needles.map(|v| v.iter().map(&mut intern).collect()),
+            };
+            if triggers.is_none() && anchor.is_none() {
                 always_checked += 1;
             }
             let required: Vec<u32> = literals::required_literals(&rule.condition, MIN_CONFIRM_LEN)
@@ -200,19 +220,38 @@ impl EngineBuilder {
                             }
                         }
                     }
-                    None => always[g].push(id),
-                }
-                for &l in &required {
-                    patterns[g].entry(l).or_default();
+                    None => match &anchor {
+                        Some(a) => anchored[g].push((a.clone(), id)),
+                        None => always[g].push(id),
+                    },
                 }
             }
             rules.push(CRule::new(&rule, cond, required.into(), &mut addr_sets));
             metas.push(rule);
         }
         regexes.finish();
+        // Where each literal is scanned for (a bit per group), and a finder
+        // for confirming it on demand elsewhere.
+        let mut scanned_in = vec![0u64; lit_bytes.len()];
+        for (g, p) in patterns.iter().enumerate() {
+            for &l in p.keys() {
+                scanned_in[l as usize] |= 1 << g;
+            }
+        }
+        let confirm: Box<[Confirm]> = lit_bytes
+            .iter()
+            .zip(&scanned_in)
+            .map(|((slot, lit), &scanned_in)| Confirm {
+                slot: *slot,
+                scanned_in,
+                finder: Finder::new(lit),
+            })
+            .collect();
         let mut groups: Vec<Option<Group>> = Vec::with_capacity(GROUPS);
         let mut group_stats = Vec::new();
-        for (g, (patterns, mut always)) in patterns.into_iter().zip(always).enumerate() {
+        for (g, ((patterns, mut always), anchored)) in
+            patterns.into_iter().zip(always).zip(anchored).enumerate()
+        {
             if members[g] == 0 {
                 groups.push(None);
                 continue;
@@ -231,6 +270,7 @@ impl EngineBuilder {
                 rules: members[g],
                 always_checked: 0,
                 address_indexed: 0,
+                anchored: 0,
                 scans: Vec::new(),
                 automata_bytes: 0,
             };
@@ -246,7 +286,7 @@ impl EngineBuilder {
                     .iter()
                     .map(|(l, _)| &lit_bytes[*l as usize].1[..])
                     .collect();
-                let scanner = Scanner::new(&bytes, bytes.len() > self.dfa_max_patterns)?;
+                let scanner = Scanner::new(&bytes, bytes.len() <= self.dfa_max_patterns)?;
                 let mut pats = Vec::with_capacity(lits.len());
                 for (l, mut rs) in lits {
                     rs.sort_unstable();
@@ -262,7 +302,9 @@ impl EngineBuilder {
                 stats.scans.push(ScanStats {
                     slot,
                     patterns: pats.len(),
+                    short: bytes.iter().filter(|b| b.len() < 4).count(),
                     dfa: scanner.is_dfa(),
+                    stride: scanner.stride(),
                     bytes: scanner.memory_usage(),
                 });
                 scans.push(Scan {
@@ -291,8 +333,11 @@ impl EngineBuilder {
             stats.always_checked = always.len();
             stats.address_indexed = by_dst.len() + by_src.len();
             let (by_dst, by_src) = (AddrIndex::new(&by_dst), AddrIndex::new(&by_src));
+            stats.anchored = anchored.len();
+            let anchors = Anchors::new(anchored);
             group_stats.push(stats);
             groups.push(Some(Group {
+                anchors,
                 scans: scans.into(),
                 triggered: triggered.into(),
                 always: always.into(),
@@ -315,7 +360,7 @@ impl EngineBuilder {
             metas: metas.into(),
             regexes,
             groups: groups.into(),
-            literals: lit_bytes.len(),
+            confirm,
             addr_sets: addr_sets.list.into(),
             rates: self
                 .rates
@@ -325,16 +370,20 @@ impl EngineBuilder {
     }
 }
 
-/// Contents at least this long are confirmed from the automata's hits
-/// before a candidate's exact checks (shorter ones hit too often to be
-/// worth scanning for).
+/// Contents at least this long are confirmed (from the scan, or searched
+/// for on demand) before a candidate's exact checks (shorter ones occur
+/// too often to rule out much).
 const MIN_CONFIRM_LEN: usize = 4;
+
+/// Fast patterns shorter than this lose to a literal anchored at the start
+/// or end of a buffer.
+const GOOD_NEEDLE: usize = 4;
 
 /// Default for [`EngineBuilder::min_fast_pattern_len`]: on ET Open, 1-byte
 /// fast patterns hit nearly everywhere, while 2- and 3-byte ones are
-/// cheaper to scan for (one short-literal DFA per buffer, and their hits
-/// are filtered by the rules' longer contents) than checking their rules
-/// always.
+/// cheaper to scan for (as pair literals, or short keys of the gram
+/// filter, and their hits are filtered by the rules' longer contents) than
+/// checking their rules always.
 pub const DEFAULT_MIN_FAST_PATTERN_LEN: usize = 2;
 
 /// Whether a rule can meet an HTTP request (resp. response): not if one of
@@ -441,6 +490,21 @@ impl CRule {
     }
 }
 
+// `Confirm::scanned_in` has a bit per group.
+const _: () = assert!(GROUPS <= 64);
+
+/// A literal some rule requires, for confirming it.
+#[derive(Debug)]
+struct Confirm {
+    slot: ScanSlot,
+    /// Groups whose scanners look for it (bit per group index): there, not
+    /// having seen it means it does not occur.
+    scanned_in: u64,
+    /// Elsewhere it is searched for on demand, once per inspection, and
+    /// only for a candidate that passed every cheaper check.
+    finder: Finder,
+}
+
 /// What an automaton pattern stands for.
 #[derive(Debug)]
 struct Pattern {
@@ -460,9 +524,85 @@ struct Scan {
     pats: Box<[Pattern]>,
 }
 
+/// Rules found by a literal required at the start or end of a buffer:
+/// per (buffer, end), entries sorted by the literal's first (last) byte,
+/// folded, so that an input looks at one byte per (buffer, end) and
+/// compares only the literals that begin (end) with it.
+#[derive(Debug, Default)]
+struct Anchors {
+    /// (buffer, end, entries `start..end`).
+    runs: Box<[(BufferId, bool, u32, u32)]>,
+    entries: Box<[AnchorEntry]>,
+}
+
+#[derive(Debug)]
+struct AnchorEntry {
+    key: u8,
+    lit: Box<[u8]>,
+    rule: u32,
+}
+
+impl Anchors {
+    fn new(mut list: Vec<(literals::Anchor, u32)>) -> Anchors {
+        let key = |a: &literals::Anchor| {
+            (if a.end { a.lit.last() } else { a.lit.first() }).map_or(0, |b| b | 0x20)
+        };
+        list.sort_by_key(|(a, r)| (a.buffer, a.end, key(a), *r));
+        let mut runs: Vec<(BufferId, bool, u32, u32)> = Vec::new();
+        let mut entries = Vec::with_capacity(list.len());
+        for (a, rule) in list {
+            let i = entries.len() as u32;
+            match runs.last_mut() {
+                Some(run) if run.0 == a.buffer && run.1 == a.end => run.3 = i + 1,
+                _ => runs.push((a.buffer, a.end, i, i + 1)),
+            }
+            entries.push(AnchorEntry {
+                key: key(&a),
+                lit: a.lit.into(),
+                rule,
+            });
+        }
+        Anchors {
+            runs: runs.into(),
+            entries: entries.into(),
+        }
+    }
+
+    /// Calls `f` with each rule whose literal is where it must be.
+    #[inline]
+    fn for_each<I: Input + ?Sized>(&self, input: &I, mut f: impl FnMut(u32)) {
+        for &(buffer, end, lo, hi) in self.runs.iter() {
+            let Some(hay) = view(input, buffer) else {
+                continue;
+            };
+            let Some(&b) = (if end { hay.last() } else { hay.first() }) else {
+                continue;
+            };
+            let key = b | 0x20;
+            let run = &self.entries[lo as usize..hi as usize];
+            let from = run.partition_point(|e| e.key < key);
+            for e in run[from..].iter().take_while(|e| e.key == key) {
+                let n = e.lit.len();
+                if n <= hay.len() {
+                    let at = if end {
+                        &hay[hay.len() - n..]
+                    } else {
+                        &hay[..n]
+                    };
+                    if at.eq_ignore_ascii_case(&e.lit) {
+                        f(e.rule);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The rules a packet of one (kind, transport, direction) can meet.
 #[derive(Debug)]
 struct Group {
+    /// Rules found by a literal at the start or end of a buffer.
+    anchors: Anchors,
     scans: Box<[Scan]>,
     triggered: Box<[u32]>,
     always: Box<[u32]>,
@@ -479,8 +619,13 @@ pub struct ScanStats {
     pub slot: ScanSlot,
     /// Distinct literals.
     pub patterns: usize,
-    /// Scanned with an Aho-Corasick DFA (else the 4-gram filter).
+    /// Literals shorter than 4 bytes (each adds work at every position of
+    /// the gram filter).
+    pub short: usize,
+    /// Scanned with an Aho-Corasick DFA (else the pair or gram filter).
     pub dfa: bool,
+    /// Gram filter stride (0: no gram filter).
+    pub stride: usize,
     /// Heap bytes.
     pub bytes: usize,
 }
@@ -499,6 +644,9 @@ pub struct GroupStats {
     /// Rules of the group with no fast pattern, found by a narrow source or
     /// destination address set instead (IP reputation lists).
     pub address_indexed: usize,
+    /// Rules of the group found by a literal required at the start or end
+    /// of a buffer instead of a (short) fast pattern.
+    pub anchored: usize,
     /// Rules of the group with no prefilter: checked on every input.
     pub always_checked: usize,
     /// The automata.
@@ -534,7 +682,8 @@ pub struct Engine {
     metas: Box<[Rule]>,
     regexes: Regexes,
     groups: Box<[Option<Group>]>,
-    literals: usize,
+    /// By global literal id.
+    confirm: Box<[Confirm]>,
     addr_sets: Box<[AddressSet]>,
     rates: Arc<Rates>,
     stats: EngineStats,
@@ -558,6 +707,9 @@ pub struct Scratch {
     /// Per (address set, src|dst): `epoch << 1 | member` when computed
     /// this inspection.
     addr_memo: Vec<u64>,
+    /// Per literal: `epoch << 1 | found` when searched for on demand this
+    /// inspection.
+    confirm_memo: Vec<u64>,
     hits: usize,
     scanned: usize,
     calls: usize,
@@ -574,7 +726,9 @@ impl Scratch {
             self.engine = e.id;
             self.epoch = 0;
             self.lit_stamp.clear();
-            self.lit_stamp.resize(e.literals, 0);
+            self.lit_stamp.resize(e.confirm.len(), 0);
+            self.confirm_memo.clear();
+            self.confirm_memo.resize(e.confirm.len(), 0);
             self.rule_stamp.clear();
             self.rule_stamp.resize(e.rules.len(), 0);
             self.candidates.reserve(e.rules.len().min(4096));
@@ -586,6 +740,7 @@ impl Scratch {
         if self.epoch == u32::MAX {
             self.epoch = 0;
             self.lit_stamp.fill(0);
+            self.confirm_memo.fill(0);
             self.rule_stamp.fill(0);
             self.addr_memo.fill(0);
         }
@@ -778,6 +933,26 @@ impl Engine {
         };
         let epoch = scratch.epoch;
         for scan in group.scans.iter() {
+            match scan.slot {
+                ScanSlot::Single(id) => {
+                    if let Some(hay) = view(input, id) {
+                        prefetch(hay);
+                    }
+                }
+                ScanSlot::HeaderName => {
+                    for i in 0..input.header_count() {
+                        prefetch(input.header(i).0);
+                    }
+                }
+                ScanSlot::HeaderValue => {
+                    for i in 0..input.header_count() {
+                        prefetch(input.header(i).1);
+                    }
+                }
+                ScanSlot::Alpn => {}
+            }
+        }
+        for scan in group.scans.iter() {
             let hit = |hay: &[u8], scratch: &mut Scratch| {
                 scratch.scanned += hay.len();
                 scratch.calls += 1;
@@ -821,6 +996,12 @@ impl Engine {
                 }
             }
         }
+        group.anchors.for_each(input, |r| {
+            if scratch.rule_stamp[r as usize] != epoch {
+                scratch.rule_stamp[r as usize] = epoch;
+                scratch.candidates.push(r);
+            }
+        });
         for index_and_addr in [(&group.by_dst, meta.dst), (&group.by_src, meta.src)] {
             let (index, addr) = index_and_addr;
             for &r in index.lookup(addr) {
@@ -839,15 +1020,23 @@ impl Engine {
             lit_stamp,
             checked,
             addr_memo,
+            confirm_memo,
             ..
         } = scratch;
+        let group_bit = 1u64 << g;
         for &r in candidates.iter() {
             let rule = &self.rules[r as usize];
-            if !rule
-                .required
-                .iter()
-                .all(|&l| lit_stamp[l as usize] == epoch)
-                || !self.rule_applies(rule, meta, addr_memo, epoch)
+            // A required literal this group scans for and did not see
+            // rules the candidate out at once; the others are searched for
+            // last.
+            if rule.required.iter().any(|&l| {
+                lit_stamp[l as usize] != epoch
+                    && self.confirm[l as usize].scanned_in & group_bit != 0
+            }) || !self.rule_applies(rule, meta, addr_memo, epoch)
+                || !rule.required.iter().all(|&l| {
+                    lit_stamp[l as usize] == epoch
+                        || self.confirm_on_demand(l, input, confirm_memo, epoch)
+                })
             {
                 continue;
             }
@@ -856,6 +1045,34 @@ impl Engine {
                 matched.push(r);
             }
         }
+    }
+
+    /// Whether literal `l`, which this group does not scan for, occurs in
+    /// its buffer (computed once per inspection).
+    fn confirm_on_demand<I: Input + ?Sized>(
+        &self,
+        l: u32,
+        input: &I,
+        memo: &mut [u64],
+        epoch: u32,
+    ) -> bool {
+        let slot = &mut memo[l as usize];
+        if (*slot >> 1) as u32 == epoch {
+            return *slot & 1 == 1;
+        }
+        let c = &self.confirm[l as usize];
+        let found = match c.slot {
+            ScanSlot::Single(id) => view(input, id).is_some_and(|h| c.finder.is_in(h)),
+            ScanSlot::HeaderName => {
+                (0..input.header_count()).any(|i| c.finder.is_in(input.header(i).0))
+            }
+            ScanSlot::HeaderValue => {
+                (0..input.header_count()).any(|i| c.finder.is_in(input.header(i).1))
+            }
+            ScanSlot::Alpn => (0..input.alpn_count()).any(|i| c.finder.is_in(input.alpn(i))),
+        };
+        *slot = (u64::from(epoch) << 1) | u64::from(found);
+        found
     }
 }
 

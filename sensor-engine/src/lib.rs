@@ -3,13 +3,17 @@
 //! [`EngineBuilder`] compiles rules (the typed representation of
 //! `sensor-rules`) into an immutable [`Engine`]: rules grouped by input
 //! kind, transport and flow direction; per inspected buffer, one
-//! multi-literal scanner over the fast patterns (and confirming contents)
-//! of every rule of the group — an Aho-Corasick DFA for small sets, a
-//! hashed 4-gram filter for large ones (see `scan.rs` for why); exact checks (contents with positions and Suricata's
-//! backtracking, regexes, header keywords, flow, address and port sets,
-//! boolean expressions) only for the rules whose fast pattern occurred,
-//! plus those with none ("checked always"). Rates (thresholds, detection
-//! filters) are counted with bounded memory on packet time.
+//! multi-literal scanner over the fast patterns of every rule of the group
+//! — SIMD pair search for a few literals, a strided hashed gram filter for
+//! the others (see `scan.rs` for why); the rules whose fast pattern
+//! occurred (or whose one required first byte is there) are candidates;
+//! their other required contents are confirmed from the scan, or searched
+//! for once on demand; exact checks (contents with positions and
+//! Suricata's backtracking, regexes, header keywords, flow, address and
+//! port sets, boolean expressions) run only for the candidates that pass,
+//! plus the rules with no prefilter at all ("checked always"). Rates
+//! (thresholds, detection filters) are counted with bounded memory on
+//! packet time.
 //!
 //! The caller describes a packet or transaction through the [`Input`]
 //! trait, keeps one [`Scratch`] per worker, and receives alerts through a

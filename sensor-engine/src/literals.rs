@@ -1,9 +1,11 @@
 //! Choosing what the prefilter looks for: for each rule, a set of
 //! (buffer, literal) needles such that the rule can only match if one of
 //! them occurs in its buffer. One fast pattern per rule when it has a
-//! content (the one marked `fast_pattern`, else the longest); literals a
-//! regex requires when it has none; alternatives for `or`. A rule with no
-//! such set is checked always.
+//! content (the one marked `fast_pattern`, in whichever buffer, else the
+//! rarest long one); literals a regex requires when it has none;
+//! alternatives for `or`. A rule whose literals are all short, or that has
+//! none, may still require one at the start or end of a buffer
+//! ([`anchor`]); otherwise it is checked always.
 
 use std::collections::HashMap;
 
@@ -133,22 +135,32 @@ fn preference(len: usize, freq: u32) -> (bool, std::cmp::Reverse<u32>, usize) {
     }
 }
 
-/// The needles of a rule condition; `None` means "checked always".
-pub(crate) fn of_expr(e: &Expr, freq: &Frequencies) -> Option<Vec<Needle>> {
+/// The needles of a rule condition, each at least `min_len` bytes long;
+/// `None` means "checked always".
+pub(crate) fn of_expr(e: &Expr, freq: &Frequencies, min_len: usize) -> Option<Vec<Needle>> {
+    marked(e, freq, min_len).map(|(set, _)| set)
+}
+
+/// [`of_expr`], and whether the set is a content the rule marked
+/// `fast_pattern`: in a conjunction, that one wins over every guess (ET
+/// marks `fast_pattern` on a 2-byte `;"` in `http.user_agent` rather than
+/// the rule's `GET` method, which nearly every request has).
+fn marked(e: &Expr, freq: &Frequencies, min_len: usize) -> Option<(Vec<Needle>, bool)> {
     match e {
         Expr::And(v) => v
             .iter()
-            .filter_map(|e| of_expr(e, freq))
-            .max_by_key(|s| set_preference(s, freq)),
+            .filter_map(|e| marked(e, freq, min_len))
+            .max_by_key(|(s, m)| (*m, set_preference(s, freq))),
         Expr::Or(v) => {
             let mut all = Vec::new();
             for e in v {
-                all.extend(of_expr(e, freq)?);
+                all.extend(marked(e, freq, min_len)?.0);
             }
             dedup(&mut all);
-            Some(all)
+            Some((all, false))
         }
-        Expr::Predicate(Predicate::Buffer(b)) => of_buffer(b, freq),
+        Expr::Predicate(Predicate::Buffer(b)) => of_buffer(b, freq, min_len)
+            .filter(|(set, _)| set.iter().all(|n| n.lit.len() >= min_len)),
         Expr::True | Expr::Not(_) | Expr::Predicate(Predicate::Field(_)) => None,
     }
 }
@@ -161,6 +173,49 @@ fn set_preference(set: &[Needle], freq: &Frequencies) -> (bool, std::cmp::Revers
     // of the same length.
     let (min, _) = score(set);
     (false, std::cmp::Reverse(0), min.min(GOOD_LENGTH - 1))
+}
+
+/// A literal the condition requires at the start (or end) of a single
+/// buffer: a positive content with `startswith` (or `offset:0; depth:`
+/// its length), or `endswith`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Anchor {
+    pub(crate) buffer: BufferId,
+    /// At the end (else at the start).
+    pub(crate) end: bool,
+    /// Lowercase.
+    pub(crate) lit: Vec<u8>,
+}
+
+/// The longest [`Anchor`] of a condition. ET has hundreds of such rules
+/// whose contents are all short (one- to three-character user agents,
+/// `depth:2; endswith;`; top-level domains, `".ru"; endswith;`): as scanned
+/// literals they slow every scan of their buffer and hit often; compared
+/// at one place they cost a table lookup.
+pub(crate) fn anchor(e: &Expr) -> Option<Anchor> {
+    match e {
+        Expr::And(v) => v.iter().filter_map(anchor).max_by_key(|a| a.lit.len()),
+        Expr::Predicate(Predicate::Buffer(b)) => {
+            let Target::Single(buffer) = Target::of(&b.buffer) else {
+                return None;
+            };
+            b.contents()
+                .filter(|c| !c.negated && !c.pattern.is_empty())
+                .filter_map(|c| {
+                    let start = c.startswith
+                        || (!c.is_relative()
+                            && c.offset.unwrap_or(0) == 0
+                            && c.depth == Some(c.pattern.len() as u32));
+                    (start || c.endswith).then(|| Anchor {
+                        buffer,
+                        end: !start,
+                        lit: c.pattern.to_ascii_lowercase(),
+                    })
+                })
+                .max_by_key(|a| a.lit.len())
+        }
+        _ => None,
+    }
 }
 
 /// Every literal that must occur for the condition to hold (positive
@@ -190,9 +245,10 @@ fn dedup(v: &mut Vec<Needle>) {
     v.dedup();
 }
 
-fn of_buffer(b: &BufferMatch, freq: &Frequencies) -> Option<Vec<Needle>> {
+fn of_buffer(b: &BufferMatch, freq: &Frequencies, min_len: usize) -> Option<(Vec<Needle>, bool)> {
     let slot = ScanSlot::of(&Target::of(&b.buffer));
     let mut best: Option<&[u8]> = None;
+    let mut explicit = false;
     for item in &b.items {
         let BufferItem::Content(c) = item else {
             continue;
@@ -212,8 +268,9 @@ fn of_buffer(b: &BufferMatch, freq: &Frequencies) -> Option<Vec<Needle>> {
             }
             _ => &c.pattern,
         };
-        if c.fast_pattern.is_some() {
+        if c.fast_pattern.is_some() && bytes.len() >= min_len {
             best = Some(bytes);
+            explicit = true;
             break;
         }
         let pref = |b: &[u8]| preference(b.len(), freq.get(slot, b));
@@ -222,10 +279,13 @@ fn of_buffer(b: &BufferMatch, freq: &Frequencies) -> Option<Vec<Needle>> {
         }
     }
     if let Some(lit) = best {
-        return Some(vec![Needle {
-            slot,
-            lit: lit.to_ascii_lowercase(),
-        }]);
+        return Some((
+            vec![Needle {
+                slot,
+                lit: lit.to_ascii_lowercase(),
+            }],
+            explicit,
+        ));
     }
     // No content: literals a positive regex requires.
     b.items
@@ -247,6 +307,7 @@ fn of_buffer(b: &BufferMatch, freq: &Frequencies) -> Option<Vec<Needle>> {
             v
         })
         .max_by_key(|s| score(s))
+        .map(|set| (set, false))
 }
 
 /// A single byte, ignoring ASCII case, if the class is exactly that.

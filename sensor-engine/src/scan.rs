@@ -1,38 +1,298 @@
 //! Multi-literal scanners: report every (case-insensitive) occurrence of
 //! any of a set of literals in a haystack, overlapping ones included.
 //!
-//! Overlapping Aho-Corasick search measured at about 2 ns per byte plus
-//! 30-40 ns per call even as a DFA, and worse for large automata (a cache
-//! miss per byte); an HTTP transaction is a dozen short buffers. So the
-//! default is a hashed 4-gram filter (in the spirit of Hyperscan's FDR):
-//! every literal of 4 bytes or more is keyed by its least shared 4 bytes,
-//! case-folded; each haystack position hashes its 4 bytes into a bitmap
-//! that fits in L2 and, only when the bit is set, compares the literals of
-//! that bucket. Sets with literals shorter than 4 bytes use an Aho-Corasick
-//! DFA when small, or the filter plus a DFA for the short ones.
+//! Why not Aho-Corasick: overlapping search measured at about 2 ns per
+//! byte plus 30-40 ns per call even as a DFA, and worse for large automata
+//! (a cache miss per byte: the DFA of 153 `http.header` literals of ET Open
+//! was 1.6 MB); an HTTP transaction is a dozen short buffers. Each set is
+//! split instead (see [`Scanner::new`]):
+//!
+//! - A few literals ([`PairLit`]) are found by two of their rarest bytes,
+//!   case-folded, compared 16 positions at a time with SSE2 (a buffer
+//!   shorter than 64 bytes is first copied into a padded one, so that no
+//!   position is left to a scalar loop), then verified. This costs about a
+//!   twentieth of a gram probe per byte and literal; on 100 ET Open HTTP
+//!   rules most sets have one to five literals.
+//! - The rest go to a hashed gram filter (in the spirit of Hyperscan's
+//!   FDR): each literal is keyed by gram(s) of 4 bytes, case-folded, and
+//!   each probed haystack position hashes its 4 bytes into a bitmap that
+//!   fits in L2; only when the bit is set are the literals of that bucket
+//!   compared (out of line, so the probe loop keeps its state in
+//!   registers). The filter probes every `s`-th position only, each literal
+//!   being keyed by `s` consecutive grams (its least shared window of them):
+//!   an occurrence covers `s` consecutive gram positions, one of which is
+//!   probed. Literals too short for the stride become pair literals; the
+//!   stride (1 to 4) minimizes the estimated cost. Only when a set has too
+//!   many literals shorter than 4 bytes does the filter probe every
+//!   position with 1- to 3-byte keys as well.
+//!
+//! An Aho-Corasick DFA remains available on request
+//! ([`crate::EngineBuilder::dfa_max_patterns`]).
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::error::{BuildError, BuildErrorKind};
 
-/// Sets with short literals and more patterns than this use the gram
-/// filter plus a DFA for the short ones.
-pub(crate) const MAX_AC_PATTERNS: usize = 256;
-
 const GRAM: usize = 4;
 const FOLD: u32 = 0x2020_2020;
 const MUL: u32 = 0x9E37_79B1;
+/// Keeps the first `n` bytes of a little-endian gram.
+const MASKS: [u32; 5] = [0, 0xFF, 0xFFFF, 0xFF_FFFF, 0xFFFF_FFFF];
 
-/// A compiled literal set.
+/// Literals found by [`PairLit`] rather than by the gram filter: a
+/// pair literal costs about a twentieth of a gram probe per byte, so a few
+/// are cheaper than a filter, and cheaper than slowing the filter down
+/// (keys shorter than 4 bytes, or a stride of 1 for a handful of short
+/// literals).
+const MAX_PAIR_LITERALS: usize = 8;
+/// Most literals too short for a gram filter's stride that become pair
+/// literals next to it.
+const MAX_PAIRS_BESIDE_GRAMS: usize = 16;
+/// Relative per-byte cost of a pair literal (a gram probe is 1): one
+/// vector step of about ten instructions per 16 bytes.
+const PAIR_COST: f64 = 0.06;
+/// Longest gram filter stride.
+const MAX_STRIDE: usize = 4;
+
+/// Asks the CPU to load the first cache lines of a haystack: an input's
+/// buffers are a dozen separate allocations, and when they are not in cache
+/// (a transaction parsed a while ago, or the benchmark cycling through
+/// thousands) fetching them one after the other as each scan starts costs
+/// more than the scans; fetched together, the misses overlap.
+#[inline]
+pub(crate) fn prefetch(hay: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..hay.len()).step_by(64).take(4) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch never faults; the address is inside `hay`.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(hay.as_ptr().add(off).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = hay;
+}
+
+/// A compiled literal set: a few literals found by SIMD pair search, the
+/// others by a gram filter.
 #[derive(Debug)]
 pub(crate) enum Scanner {
     Ac(AhoCorasick),
-    Grams(Box<Grams>),
+    Filters {
+        pairs: Box<[PairLit]>,
+        grams: Option<Box<Grams>>,
+    },
 }
 
+/// A literal found by two of its bytes (the rarest, case-folded), compared
+/// 16 positions at a time with SSE2, then verified.
+#[derive(Debug)]
+pub(crate) struct PairLit {
+    i1: usize,
+    i2: usize,
+    a1: u8,
+    a2: u8,
+    pattern: usize,
+    lit: Box<[u8]>,
+}
+
+/// How common a (folded) byte is in HTTP heads, host names and the like
+/// (higher: more common). A guess, like memchr's rank table.
+fn rank(b: u8) -> u8 {
+    const LETTERS: &[u8] = b"zqjxkvbywgpfmucdlhrsniaote";
+    match b | 0x20 {
+        c @ b'a'..=b'z' => 100 + LETTERS.iter().position(|&l| l == c).unwrap_or(0) as u8 * 3,
+        b'0'..=b'9' => 150,
+        b' ' | b'/' | b'.' | b':' | b'-' | b'\r' | b'\n' | b'=' | b',' | b';' => 200,
+        b'_' | b'&' | b'?' | b'%' | b'(' | b')' | b'+' | b'*' => 90,
+        _ => 10,
+    }
+}
+
+impl PairLit {
+    fn new(p: &[u8], pattern: usize) -> PairLit {
+        // The rarest byte, then the rarest other one.
+        let by_rank = |i: &usize| (rank(p[*i]), std::cmp::Reverse(*i));
+        let i1 = (0..p.len()).min_by_key(by_rank).expect("non-empty literal");
+        let i2 = (0..p.len())
+            .filter(|&i| i != i1)
+            .min_by_key(by_rank)
+            .unwrap_or(i1);
+        let (i1, i2) = (i1.min(i2), i1.max(i2));
+        PairLit {
+            i1,
+            i2,
+            a1: p[i1] | 0x20,
+            a2: p[i2] | 0x20,
+            pattern,
+            lit: p.into(),
+        }
+    }
+
+    /// The starts `s..s + 16` where both anchor bytes match, as bits.
+    ///
+    /// # Safety
+    ///
+    /// `p + i2 + 16` must not be past the end of `p`'s allocation.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn chunk(&self, p: *const u8) -> u32 {
+        use std::arch::x86_64::{
+            _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline; the loads are in
+        // bounds by the caller's promise (`i1 <= i2`).
+        unsafe {
+            let fold = _mm_set1_epi8(0x20);
+            let c1 = _mm_or_si128(_mm_loadu_si128(p.add(self.i1).cast()), fold);
+            let c2 = _mm_or_si128(_mm_loadu_si128(p.add(self.i2).cast()), fold);
+            let eq = _mm_and_si128(
+                _mm_cmpeq_epi8(c1, _mm_set1_epi8(self.a1 as i8)),
+                _mm_cmpeq_epi8(c2, _mm_set1_epi8(self.a2 as i8)),
+            );
+            _mm_movemask_epi8(eq) as u32
+        }
+    }
+
+    /// Calls `f` for each start of the literal in `hay`.
+    #[inline]
+    fn scan(&self, hay: &[u8], f: &mut impl FnMut(usize)) {
+        let len = self.lit.len();
+        if hay.len() < len {
+            return;
+        }
+        // Starts `0..starts` are possible.
+        let starts = hay.len() - len + 1;
+        #[allow(unused_mut)]
+        let mut s = 0;
+        #[cfg(target_arch = "x86_64")]
+        while s + 16 <= starts {
+            // SAFETY: the chunk reads up to `s + i2 + 16 <= s + 16 + len - 1`,
+            // which is at most `starts + len - 1 = hay.len()`.
+            let mut m = unsafe { self.chunk(hay.as_ptr().add(s)) };
+            while m != 0 {
+                let at = s + m.trailing_zeros() as usize;
+                if hay[at..at + len].eq_ignore_ascii_case(&self.lit) {
+                    f(self.pattern);
+                }
+                m &= m - 1;
+            }
+            s += 16;
+        }
+        // The last starts: one more vector step ending at the last start,
+        // without the starts already done.
+        #[cfg(target_arch = "x86_64")]
+        if s < starts && starts >= 16 {
+            let from = starts - 16;
+            // SAFETY: as above, with `from + 16 == starts`.
+            let mut m = unsafe { self.chunk(hay.as_ptr().add(from)) } >> (s - from) << (s - from);
+            while m != 0 {
+                let at = from + m.trailing_zeros() as usize;
+                if hay[at..at + len].eq_ignore_ascii_case(&self.lit) {
+                    f(self.pattern);
+                }
+                m &= m - 1;
+            }
+            s = starts;
+        }
+        for at in s..starts {
+            if hay[at + self.i1] | 0x20 == self.a1
+                && hay[at + self.i2] | 0x20 == self.a2
+                && hay[at..at + len].eq_ignore_ascii_case(&self.lit)
+            {
+                f(self.pattern);
+            }
+        }
+    }
+
+    /// [`Self::scan`] for a haystack of `n <= N / 2` bytes copied into a
+    /// zero-padded buffer of `N` bytes, so that vector steps cover every
+    /// start.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn scan_short<const N: usize>(&self, buf: &[u8; N], n: usize, f: &mut impl FnMut(usize)) {
+        let len = self.lit.len();
+        if n < len {
+            return;
+        }
+        let starts = n - len + 1;
+        let mut s = 0;
+        while s < starts {
+            // SAFETY: `s < starts <= n <= N / 2` is a multiple of 16, so
+            // the chunk reads up to `s + i2 + 16 <= (N / 2 - 16) + (N / 2
+            // - 1) + 16 < N` bytes into `buf`.
+            let mut m = unsafe { self.chunk(buf.as_ptr().add(s)) };
+            if starts - s < 16 {
+                m &= (1 << (starts - s)) - 1;
+            }
+            while m != 0 {
+                let at = s + m.trailing_zeros() as usize;
+                if buf[at..at + len].eq_ignore_ascii_case(&self.lit) {
+                    f(self.pattern);
+                }
+                m &= m - 1;
+            }
+            s += 16;
+        }
+    }
+}
+
+/// `hay` (at most `N / 2` bytes) followed by zeros, copied with
+/// fixed-size moves (two overlapping ones) rather than a `memcpy` call.
+#[inline(always)]
+fn padded<const N: usize>(hay: &[u8]) -> [u8; N] {
+    fn copy<const K: usize>(buf: &mut [u8], hay: &[u8]) {
+        let n = hay.len();
+        let head: [u8; K] = hay[..K].try_into().expect("K bytes");
+        let tail: [u8; K] = hay[n - K..].try_into().expect("K bytes");
+        buf[..K].copy_from_slice(&head);
+        buf[n - K..n].copy_from_slice(&tail);
+    }
+    let mut buf = [0u8; N];
+    match hay.len() {
+        32.. => copy::<32>(&mut buf, hay),
+        16.. => copy::<16>(&mut buf, hay),
+        8.. => copy::<8>(&mut buf, hay),
+        4.. => copy::<4>(&mut buf, hay),
+        n => buf[..n].copy_from_slice(hay),
+    }
+    buf
+}
+
+/// Haystacks at most this long are copied into a padded buffer for the
+/// pair literals: most HTTP buffers (method, URI, host) are shorter than a
+/// vector step plus a literal, which would leave them to the scalar loop.
+const SHORT: usize = 64;
+
+/// One literal, searched for on its own (a required literal that the
+/// scanners of the inspected group do not look for).
+#[derive(Debug)]
+pub(crate) struct Finder(PairLit);
+
+impl Finder {
+    /// A finder of a lowercase, non-empty literal.
+    pub(crate) fn new(lit: &[u8]) -> Finder {
+        Finder(PairLit::new(lit, 0))
+    }
+
+    /// Whether the literal occurs in `hay`, ignoring ASCII case.
+    pub(crate) fn is_in(&self, hay: &[u8]) -> bool {
+        let mut found = false;
+        self.0.scan(hay, &mut |_| found = true);
+        found
+    }
+}
+
+/// A hashed gram filter probing every `stride`-th position.
+///
+/// With stride `s`, each literal is keyed by `s` consecutive 4-grams (its
+/// least shared window of them): an occurrence covers `s` consecutive gram
+/// positions, exactly one of which is a multiple of `s`, so probing those
+/// alone finds it. Literals shorter than `s + 3` bytes cannot be keyed so;
+/// the stride is chosen so that few are (they become pair literals).
 #[derive(Debug)]
 pub(crate) struct Grams {
-    /// Bitmap over the top `bit_bits` bits of the gram hash.
+    stride: usize,
+    /// Bitmap over the top `32 - bit_shift` bits of the key hash.
     bits: Box<[u64]>,
     bit_shift: u32,
     /// Entries of bucket `b` are `entries[offsets[b]..offsets[b + 1]]`.
@@ -41,24 +301,50 @@ pub(crate) struct Grams {
     entries: Box<[Entry]>,
     /// Literal bytes (lowercase), referenced by entries.
     arena: Box<[u8]>,
-    /// Literals shorter than a gram, with their pattern indices.
-    short: Option<(AhoCorasick, Box<[u32]>)>,
+    /// Some literal is keyed by a full 4-byte gram.
+    long: bool,
+    /// Masks (from [`MASKS`]) of the shorter key lengths in use (stride 1
+    /// only).
+    short: Box<[u32]>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
+    /// The folded key (1 to 4 bytes).
     gram: u32,
-    /// Where the gram sits in the literal.
+    /// Where the key sits in the literal.
     gram_at: u32,
     pattern: u32,
     offset: u32,
     len: u32,
 }
 
+/// The first (up to 4) bytes of `b`, case-folded, little-endian.
 #[inline(always)]
 fn fold_gram(b: &[u8]) -> u32 {
     let four: [u8; 4] = b[..GRAM].try_into().expect("a gram");
     u32::from_le_bytes(four) | FOLD
+}
+
+/// A key shorter than a gram: the folded bytes, zero above.
+fn fold_short(b: &[u8]) -> u32 {
+    b.iter()
+        .take(GRAM)
+        .enumerate()
+        .fold(0, |g, (k, &c)| g | (u32::from(c | 0x20) << (8 * k)))
+}
+
+/// How common the bytes of a gram are in traffic ([`rank`]): among grams
+/// no other literal of the set shares, the rarest keys a literal (ET's
+/// `\r\nConnection: ` would otherwise be keyed by `\r\nCo`, which
+/// every request with a `Connection` header has).
+fn commonness(g: u32) -> u32 {
+    g.to_le_bytes().iter().map(|&b| u32::from(rank(b))).sum()
+}
+
+#[inline(always)]
+fn hash(g: u32) -> u32 {
+    g.wrapping_mul(MUL)
 }
 
 fn ac(patterns: &[&[u8]]) -> Result<AhoCorasick, BuildError> {
@@ -72,90 +358,43 @@ fn ac(patterns: &[&[u8]]) -> Result<AhoCorasick, BuildError> {
 
 impl Scanner {
     /// Compiles lowercase, non-empty literals; pattern indices are their
-    /// positions in `patterns`.
-    pub(crate) fn new(patterns: &[&[u8]], force_grams: bool) -> Result<Scanner, BuildError> {
-        let has_short = patterns.iter().any(|p| p.len() < GRAM);
-        if has_short && patterns.len() <= MAX_AC_PATTERNS && !force_grams {
+    /// positions in `patterns`. `dfa`: use an Aho-Corasick DFA instead of
+    /// the filters.
+    pub(crate) fn new(patterns: &[&[u8]], dfa: bool) -> Result<Scanner, BuildError> {
+        if dfa {
             return Ok(Scanner::Ac(ac(patterns)?));
         }
-        let long: Vec<usize> = (0..patterns.len())
-            .filter(|&i| patterns[i].len() >= GRAM)
-            .collect();
-        let short_ids: Vec<u32> = (0..patterns.len())
-            .filter(|&i| patterns[i].len() < GRAM)
-            .map(|i| i as u32)
-            .collect();
-        let short = if short_ids.is_empty() {
-            None
-        } else {
-            let pats: Vec<&[u8]> = short_ids.iter().map(|&i| patterns[i as usize]).collect();
-            Some((ac(&pats)?, short_ids.into()))
+        assert!(patterns.iter().all(|p| !p.is_empty()), "empty literal");
+        let all: Vec<usize> = (0..patterns.len()).collect();
+        if patterns.len() <= MAX_PAIR_LITERALS {
+            return Ok(Scanner::Filters {
+                pairs: all.iter().map(|&i| PairLit::new(patterns[i], i)).collect(),
+                grams: None,
+            });
+        }
+        // The stride with the least estimated cost per byte, the literals
+        // too short for it being pair literals; stride 1 with short keys
+        // if there are too many of those.
+        let too_short = |s: usize| all.iter().filter(|&&i| patterns[i].len() < s + 3).count();
+        let best = (1..=MAX_STRIDE)
+            .map(|s| (s, too_short(s)))
+            .filter(|&(_, n)| n <= MAX_PAIRS_BESIDE_GRAMS)
+            .min_by(|a, b| {
+                let cost = |(s, n): (usize, usize)| 1.0 / s as f64 + PAIR_COST * n as f64;
+                cost(*a).total_cmp(&cost(*b))
+            });
+        let stride = best.map_or(1, |(s, _)| s);
+        let (paired, keyed): (Vec<usize>, Vec<usize>) = match best {
+            Some(_) => all.iter().partition(|&&i| patterns[i].len() < stride + 3),
+            None => (Vec::new(), all),
         };
-        // About 16 bits per literal, at most 32 KiB: the bitmaps of all the
-        // buffers of a transaction should stay in L2.
-        let bit_bits = (long.len().max(1) * 16)
-            .next_power_of_two()
-            .trailing_zeros()
-            .clamp(12, 18);
-        let bucket_bits = (long.len().max(1) * 2)
-            .next_power_of_two()
-            .trailing_zeros()
-            .clamp(4, 16);
-        let mut bits = vec![0u64; 1 << (bit_bits - 6)];
-        let mut arena = Vec::new();
-        let mut entries: Vec<(u32, Entry)> = Vec::with_capacity(long.len());
-        // Key each literal by its least shared 4-gram: many literals share
-        // a prefix ("User-Agent: ", "/wp-content/"), and a gram every
-        // transaction contains must not lead to hundreds of comparisons.
-        let mut gram_count: std::collections::HashMap<u32, u32> = Default::default();
-        for &i in &long {
-            let mut seen: Vec<u32> = patterns[i].windows(GRAM).map(fold_gram).collect();
-            seen.sort_unstable();
-            seen.dedup();
-            for g in seen {
-                *gram_count.entry(g).or_default() += 1;
-            }
-        }
-        for &i in &long {
-            let p = patterns[i];
-            let (gram_at, gram) = p
-                .windows(GRAM)
-                .map(fold_gram)
-                .enumerate()
-                .min_by_key(|&(_, g)| gram_count[&g])
-                .expect("literal of at least a gram");
-            let h = gram.wrapping_mul(MUL);
-            let bit = h >> (32 - bit_bits);
-            bits[(bit >> 6) as usize] |= 1 << (bit & 63);
-            entries.push((
-                h >> (32 - bucket_bits),
-                Entry {
-                    gram,
-                    gram_at: gram_at as u32,
-                    pattern: i as u32,
-                    offset: arena.len() as u32,
-                    len: p.len() as u32,
-                },
-            ));
-            arena.extend_from_slice(p);
-        }
-        entries.sort_by_key(|(b, _)| *b);
-        let mut offsets = vec![0u32; (1 << bucket_bits) + 1];
-        for (b, _) in &entries {
-            offsets[*b as usize + 1] += 1;
-        }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
-        }
-        Ok(Scanner::Grams(Box::new(Grams {
-            bits: bits.into(),
-            bit_shift: 32 - bit_bits,
-            offsets: offsets.into(),
-            bucket_shift: 32 - bucket_bits,
-            entries: entries.into_iter().map(|(_, e)| e).collect(),
-            arena: arena.into(),
-            short,
-        })))
+        Ok(Scanner::Filters {
+            pairs: paired
+                .iter()
+                .map(|&i| PairLit::new(patterns[i], i))
+                .collect(),
+            grams: (!keyed.is_empty()).then(|| Box::new(Grams::new(patterns, &keyed, stride))),
+        })
     }
 
     /// Whether this is an Aho-Corasick DFA.
@@ -163,18 +402,30 @@ impl Scanner {
         matches!(self, Scanner::Ac(_))
     }
 
+    /// Gram filter stride (0 without one).
+    pub(crate) fn stride(&self) -> usize {
+        match self {
+            Scanner::Filters { grams: Some(g), .. } => g.stride,
+            _ => 0,
+        }
+    }
+
     /// Heap bytes.
     pub(crate) fn memory_usage(&self) -> usize {
         match self {
             Scanner::Ac(a) => a.memory_usage(),
-            Scanner::Grams(g) => {
-                g.bits.len() * 8
-                    + g.offsets.len() * 4
-                    + g.entries.len() * std::mem::size_of::<Entry>()
-                    + g.arena.len()
-                    + g.short
-                        .as_ref()
-                        .map_or(0, |(a, ids)| a.memory_usage() + ids.len() * 4)
+            Scanner::Filters { pairs, grams } => {
+                pairs
+                    .iter()
+                    .map(|p| std::mem::size_of::<PairLit>() + p.lit.len())
+                    .sum::<usize>()
+                    + grams.as_ref().map_or(0, |g| {
+                        g.bits.len() * 8
+                            + g.offsets.len() * 4
+                            + g.entries.len() * std::mem::size_of::<Entry>()
+                            + g.arena.len()
+                            + g.short.len() * 4
+                    })
             }
         }
     }
@@ -189,40 +440,212 @@ impl Scanner {
                     f(m.pattern().as_usize());
                 }
             }
-            Scanner::Grams(g) => {
-                // Locals, so that the loop keeps them in registers.
-                let bits: &[u64] = &g.bits;
-                let word_mask = bits.len() - 1;
-                let bit_shift = g.bit_shift;
-                for (i, w) in hay.windows(GRAM).enumerate() {
-                    let gram = fold_gram(w);
-                    let h = gram.wrapping_mul(MUL);
-                    let bit = h >> bit_shift;
-                    if bits[(bit >> 6) as usize & word_mask] & (1 << (bit & 63)) == 0 {
-                        continue;
+            Scanner::Filters { pairs, grams } => {
+                #[cfg(target_arch = "x86_64")]
+                if hay.len() <= SHORT / 2 && !pairs.is_empty() {
+                    // Half the buffer to zero for most HTTP buffers.
+                    let buf: [u8; SHORT] = padded(hay);
+                    for p in pairs.iter() {
+                        p.scan_short(&buf, hay.len(), &mut f);
                     }
-                    let b = (h >> g.bucket_shift) as usize;
-                    let (lo, hi) = (g.offsets[b] as usize, g.offsets[b + 1] as usize);
-                    for e in &g.entries[lo..hi] {
-                        if e.gram != gram {
-                            continue;
-                        }
-                        let (off, len) = (e.offset as usize, e.len as usize);
-                        let Some(start) = i.checked_sub(e.gram_at as usize) else {
-                            continue;
-                        };
-                        if let Some(cand) = hay.get(start..start + len)
-                            && cand.eq_ignore_ascii_case(&g.arena[off..off + len])
-                        {
-                            f(e.pattern as usize);
-                        }
+                } else if hay.len() <= SHORT && !pairs.is_empty() {
+                    let buf: [u8; 2 * SHORT] = padded(hay);
+                    for p in pairs.iter() {
+                        p.scan_short(&buf, hay.len(), &mut f);
+                    }
+                } else {
+                    for p in pairs.iter() {
+                        p.scan(hay, &mut f);
                     }
                 }
-                if let Some((a, ids)) = &g.short {
-                    for m in a.find_overlapping_iter(hay) {
-                        f(ids[m.pattern().as_usize()] as usize);
-                    }
+                #[cfg(not(target_arch = "x86_64"))]
+                for p in pairs.iter() {
+                    p.scan(hay, &mut f);
                 }
+                if let Some(g) = grams
+                    && hay.len() >= g.min_len()
+                {
+                    g.scan(hay, &mut f);
+                }
+            }
+        }
+    }
+}
+
+impl Grams {
+    /// Keys literals `keyed` of `patterns` (each at least `stride + 3`
+    /// bytes long when `stride > 1`).
+    fn new(patterns: &[&[u8]], keyed: &[usize], stride: usize) -> Grams {
+        // About 16 bits per key, at most 64 KiB: the bitmaps of all the
+        // buffers of a transaction should stay in L2 (32 bits per key
+        // measured no faster on ET Open: most failed verifications are
+        // grams common in traffic, not bitmap collisions).
+        let keys = keyed.len() * stride;
+        // Short keys add up to three probes per position: 64 bits per key
+        // then keep bitmap collisions as rare per position.
+        let bits_per_key = if keyed.iter().any(|&i| patterns[i].len() < GRAM) {
+            64
+        } else {
+            16
+        };
+        let bit_bits = (keys.max(1) * bits_per_key)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(12, 19);
+        let bucket_bits = (keys.max(1) * 2)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(4, 16);
+        let mut bits = vec![0u64; 1 << (bit_bits - 6)];
+        let mut arena = Vec::new();
+        let mut entries: Vec<(u32, Entry)> = Vec::with_capacity(keys);
+        // Key each literal by its least shared 4-grams: many literals share
+        // a prefix ("User-Agent: ", "/wp-content/"), and a gram every
+        // transaction contains must not lead to hundreds of comparisons.
+        let mut gram_count: std::collections::HashMap<u32, u32> = Default::default();
+        for p in keyed
+            .iter()
+            .map(|&i| patterns[i])
+            .filter(|p| p.len() >= GRAM)
+        {
+            let mut seen: Vec<u32> = p.windows(GRAM).map(fold_gram).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for g in seen {
+                *gram_count.entry(g).or_default() += 1;
+            }
+        }
+        let mut long = false;
+        let mut short = Vec::new();
+        let mut push = |gram: u32, gram_at: usize, i: usize, offset: usize, len: usize| {
+            let h = hash(gram);
+            let bit = h >> (32 - bit_bits);
+            bits[(bit >> 6) as usize] |= 1 << (bit & 63);
+            entries.push((
+                h >> (32 - bucket_bits),
+                Entry {
+                    gram,
+                    gram_at: gram_at as u32,
+                    pattern: i as u32,
+                    offset: offset as u32,
+                    len: len as u32,
+                },
+            ));
+        };
+        for &i in keyed {
+            let p = patterns[i];
+            let offset = arena.len();
+            arena.extend_from_slice(p);
+            if p.len() < GRAM {
+                short.push(MASKS[p.len()]);
+                push(fold_short(p), 0, i, offset, p.len());
+                continue;
+            }
+            long = true;
+            let grams: Vec<u32> = p.windows(GRAM).map(fold_gram).collect();
+            let k = (0..=grams.len() - stride)
+                .min_by_key(|&k| {
+                    let w = &grams[k..k + stride];
+                    let counts = w.iter().map(|g| gram_count[g]);
+                    let common: u32 = w.iter().map(|&g| commonness(g)).sum();
+                    (counts.clone().max(), counts.sum::<u32>(), common)
+                })
+                .expect("literal of at least stride + 3 bytes");
+            for (j, &g) in grams[k..k + stride].iter().enumerate() {
+                push(g, k + j, i, offset, p.len());
+            }
+        }
+        short.sort_unstable();
+        short.dedup();
+        entries.sort_by_key(|(b, _)| *b);
+        let mut offsets = vec![0u32; (1 << bucket_bits) + 1];
+        for (b, _) in &entries {
+            offsets[*b as usize + 1] += 1;
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        Grams {
+            stride,
+            bits: bits.into(),
+            bit_shift: 32 - bit_bits,
+            offsets: offsets.into(),
+            bucket_shift: 32 - bucket_bits,
+            entries: entries.into_iter().map(|(_, e)| e).collect(),
+            arena: arena.into(),
+            long,
+            short: short.into(),
+        }
+    }
+
+    /// Shortest haystack that can hold a key.
+    fn min_len(&self) -> usize {
+        if self.short.is_empty() { GRAM } else { 1 }
+    }
+
+    fn scan(&self, hay: &[u8], f: &mut dyn FnMut(usize)) {
+        // Locals, so that the loop keeps them in registers.
+        let bits: &[u64] = &self.bits;
+        let word_mask = bits.len() - 1;
+        let bit_shift = self.bit_shift;
+        let test = |g: u32| {
+            let bit = hash(g) >> bit_shift;
+            bits[(bit >> 6) as usize & word_mask] & (1 << (bit & 63)) != 0
+        };
+        if self.short.is_empty() {
+            let stride = self.stride;
+            let mut i = 0;
+            while i + GRAM <= hay.len() {
+                let g = fold_gram(&hay[i..]);
+                if test(g) {
+                    self.verify(hay, i, g, f);
+                }
+                i += stride;
+            }
+            return;
+        }
+        for (i, w) in hay.windows(GRAM).enumerate() {
+            let g = fold_gram(w);
+            if self.long && test(g) {
+                self.verify(hay, i, g, f);
+            }
+            for &m in self.short.iter() {
+                if test(g & m) {
+                    self.verify(hay, i, g & m, f);
+                }
+            }
+        }
+        // The last positions, where only shorter keys fit.
+        for i in hay.len().saturating_sub(GRAM - 1)..hay.len() {
+            let rest = &hay[i..];
+            let g = fold_short(rest);
+            let fits = MASKS[rest.len()];
+            for &m in self.short.iter().filter(|&&m| m <= fits) {
+                if test(g & m) {
+                    self.verify(hay, i, g & m, f);
+                }
+            }
+        }
+    }
+
+    /// Compares the literals keyed by `g` with the haystack, `g` being at
+    /// `i`.
+    #[inline(never)]
+    fn verify(&self, hay: &[u8], i: usize, g: u32, f: &mut dyn FnMut(usize)) {
+        let b = (hash(g) >> self.bucket_shift) as usize;
+        let (lo, hi) = (self.offsets[b] as usize, self.offsets[b + 1] as usize);
+        for e in &self.entries[lo..hi] {
+            if e.gram != g {
+                continue;
+            }
+            let (off, len) = (e.offset as usize, e.len as usize);
+            let Some(start) = i.checked_sub(e.gram_at as usize) else {
+                continue;
+            };
+            if let Some(cand) = hay.get(start..start + len)
+                && cand.eq_ignore_ascii_case(&self.arena[off..off + len])
+            {
+                f(e.pattern as usize);
             }
         }
     }
@@ -232,9 +655,9 @@ impl Scanner {
 mod tests {
     use super::*;
 
-    /// The gram filter reports exactly what a naive search finds.
+    /// Both scanners report exactly what a naive search finds.
     #[test]
-    fn grams_equal_naive_search() {
+    fn scanners_equal_naive_search() {
         let pats: Vec<Vec<u8>> = [
             "abcd",
             "bcde",
@@ -246,12 +669,11 @@ mod tests {
             "/admin",
             "php",
             "@abc",
+            "e",
         ]
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
-        let refs: Vec<&[u8]> = pats.iter().map(Vec::as_slice).collect();
-        let scanner = Scanner::new(&refs, true).unwrap();
         let hays: &[&[u8]] = &[
             b"xxABCDabcdE",
             b"HELLO WORLD",
@@ -260,19 +682,96 @@ mod tests {
             b"abc",
             b"`ABC",
             b"zzz",
+            b"x",
+            b"ab",
+            b"yab",
+            b"qphp",
+            b"zphp",
+            b"@",
+            b"..........................abcd..............................PHP",
+            b"................................................................e",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz/admin",
         ];
-        for hay in hays {
-            let mut got = std::collections::BTreeSet::new();
-            scanner.for_each(hay, |p| {
-                got.insert(p);
-            });
-            let want: std::collections::BTreeSet<usize> = (0..pats.len())
-                .filter(|&p| {
-                    hay.windows(pats[p].len())
-                        .any(|w| w.eq_ignore_ascii_case(&pats[p]))
+        for take in [1, 2, 3, 4, 5, 8, 9, pats.len()] {
+            for skip in [0, 2] {
+                let pats: Vec<&Vec<u8>> = pats.iter().skip(skip).take(take).collect();
+                let refs: Vec<&[u8]> = pats.iter().map(|p| p.as_slice()).collect();
+                for dfa in [false, true] {
+                    let scanner = Scanner::new(&refs, dfa).unwrap();
+                    for hay in hays {
+                        let mut got = std::collections::BTreeSet::new();
+                        scanner.for_each(hay, |p| {
+                            got.insert(p);
+                        });
+                        let want: std::collections::BTreeSet<usize> = (0..pats.len())
+                            .filter(|&p| {
+                                hay.windows(pats[p].len())
+                                    .any(|w| w.eq_ignore_ascii_case(pats[p]))
+                            })
+                            .collect();
+                        assert_eq!(got, want, "{:?} {refs:?}", String::from_utf8_lossy(hay));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random sets (pair literals, strides 1 to 4, short keys) against a
+    /// naive search, on haystacks over a small alphabet so that literals
+    /// occur, overlap and sit at both ends.
+    #[test]
+    fn random_sets_equal_naive_search() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        const ALPHABET: &[u8] = b"abAB/.c";
+        let mut strides = std::collections::BTreeSet::new();
+        for round in 0..300 {
+            let count = 1 + next(40);
+            let min_len = 1 + next(8);
+            let pats: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    let len = min_len + next(6);
+                    (0..len)
+                        .map(|_| ALPHABET[next(ALPHABET.len())].to_ascii_lowercase())
+                        .collect()
                 })
                 .collect();
-            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(hay));
+            let refs: Vec<&[u8]> = pats.iter().map(Vec::as_slice).collect();
+            let scanner = Scanner::new(&refs, false).unwrap();
+            strides.insert(scanner.stride());
+            for _ in 0..20 {
+                let len = next(80);
+                let mut hay: Vec<u8> = (0..len).map(|_| ALPHABET[next(ALPHABET.len())]).collect();
+                if !hay.is_empty() && round % 2 == 0 {
+                    let p = &pats[next(pats.len())];
+                    let at = next(hay.len());
+                    let end = (at + p.len()).min(hay.len());
+                    hay[at..end].copy_from_slice(&p[..end - at]);
+                }
+                let mut got = std::collections::BTreeSet::new();
+                scanner.for_each(&hay, |p| {
+                    got.insert(p);
+                });
+                let want: std::collections::BTreeSet<usize> = (0..pats.len())
+                    .filter(|&p| {
+                        hay.windows(pats[p].len())
+                            .any(|w| w.eq_ignore_ascii_case(&pats[p]))
+                    })
+                    .collect();
+                assert_eq!(
+                    got,
+                    want,
+                    "stride {} hay {:?}",
+                    scanner.stride(),
+                    String::from_utf8_lossy(&hay)
+                );
+            }
         }
+        assert_eq!(strides.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
     }
 }

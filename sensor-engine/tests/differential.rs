@@ -528,3 +528,88 @@ fn engine_equals_reference_on_ip_reputation_rules() {
     let (fired, _) = check(rules, &inputs);
     assert!(fired > 20, "only {fired} alerts");
 }
+
+/// Rules found by a literal at the start or end of a buffer (instead of a
+/// short fast pattern, or of none), and rules whose `fast_pattern` is in
+/// another buffer than their longest content, against user agents, hosts
+/// and methods that do and do not start or end with them, in either case.
+#[test]
+fn engine_equals_reference_on_anchored_and_marked_fast_patterns() {
+    let rules = support::rules(concat!(
+        r#"alert http any any -> any any (msg:"us"; flow:to_server; http.user_agent; content:"_"; depth:1; endswith; sid:1;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"brace"; flow:to_server; http.user_agent; content:"{"; depth:1; fast_pattern; pcre:"/^\{[a-f0-9]{4}\}/i"; sid:2;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"x"; flow:to_server; http.user_agent; content:"x"; nocase; startswith; sid:3;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"X"; flow:to_server; http.user_agent; content:"X"; depth:1; sid:4;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"p"; flow:to_server; http.method; content:"P"; offset:0; depth:1; http.uri; content:"/"; depth:1; sid:5;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"dash"; flow:to_server; http.user_agent; content:"-"; offset:1; depth:1; sid:6;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"marked"; flow:to_server; http.method; content:"GET"; http.user_agent; content:"|22 3b|"; content:"|3b 22|"; endswith; fast_pattern; sid:7;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"tld"; flow:to_server; http.host; content:".ru"; endswith; fast_pattern; sid:8;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"ie"; flow:to_server; http.user_agent; content:"ie"; depth:2; endswith; sid:9;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"app"; flow:to_server; http.user_agent; content:"App"; depth:3; fast_pattern; http.host; content:!"example.ru"; sid:10;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"mo"; flow:to_server; http.user_agent; content:"Mo"; startswith; content:"zilla"; distance:0; sid:11;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"deep"; flow:to_server; http.user_agent; content:"ab"; depth:3; sid:12;)"#,
+    ));
+    let mut inputs = Vec::new();
+    for ua in [
+        &b"_"[..],
+        b"__",
+        b"a_",
+        b"{beef}",
+        b"{BEEF}",
+        b"{zzzz}",
+        b"x",
+        b"X-agent",
+        b"xyz",
+        b"-",
+        b"a-",
+        b"a\";b;\"",
+        b"",
+        b"ie",
+        b"IE",
+        b"iex",
+        b"xie",
+        b"App/1.0",
+        b"app",
+        b"Mozilla/5.0",
+        b"mo zilla",
+        b"Mo",
+        b"xab",
+        b"ab",
+    ] {
+        for (method, host) in [
+            ("GET", "h"),
+            ("POST", "a.ru"),
+            ("PUT", "A.RU"),
+            ("GET", "example.ru"),
+            ("POST", "a.rux"),
+            ("GET", "ru"),
+        ] {
+            let mut head =
+                format!("{method} /a HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ").into_bytes();
+            head.extend_from_slice(ua);
+            head.extend_from_slice(b"\r\n\r\n");
+            inputs.push(support::http_request(&head).unwrap_or_else(|| {
+                support::http_request(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap()
+            }));
+        }
+    }
+    let engine = EngineBuilder::new().rules(rules.clone()).build().unwrap();
+    assert_eq!(
+        engine.stats().always_checked,
+        1,
+        "only sid 6 is checked always"
+    );
+    let (fired, _) = check(rules, &inputs);
+    assert!(fired >= 10, "only {fired} alerts");
+}

@@ -1,0 +1,173 @@
+//! Loops one engine over one input set, for `perf record`: HTTP requests
+//! (or responses, TLS, DNS with `VIGIL_KIND`) against `n` ET Open rules of
+//! the protocol (`all` for every loadable rule), printing the group's
+//! scanners first.
+//!
+//! `cargo run --release -p sensor-engine --example engine_profile -- 5000 3`
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use sensor_engine::{EngineBuilder, InputKind, Scratch};
+use sensor_rules::ir::{Protocol, Rule};
+use sensor_rules::{LoadOptions, RuleSet};
+use support::TestInput;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n = args.get(1).cloned().unwrap_or_else(|| "5000".into());
+    let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let kind = std::env::var("VIGIL_KIND").unwrap_or_else(|_| "req".into());
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/rules/et-open"
+    ));
+    let all = RuleSet::load(&[dir], &LoadOptions::default())
+        .0
+        .into_rules();
+    let proto = match kind.as_str() {
+        "tls" => Protocol::Tls,
+        "dns" => Protocol::Dns,
+        _ => Protocol::Http,
+    };
+    let rules: Vec<Rule> = all
+        .iter()
+        .filter(|r| r.header.protocol == proto)
+        .cloned()
+        .collect();
+    let sample: Vec<Rule> = if n == "all" {
+        all.clone()
+    } else {
+        let n: usize = n.parse().unwrap();
+        let n = n.min(rules.len());
+        (0..n).map(|i| rules[i * rules.len() / n].clone()).collect()
+    };
+    let (reqs, resps): (Vec<TestInput>, Vec<TestInput>) = support::pcap_http_inputs()
+        .into_iter()
+        .partition(|i| i.meta.kind == InputKind::HttpRequest);
+    let inputs = match kind.as_str() {
+        "resp" => resps,
+        "tls" => support::pcap_tls_inputs(),
+        "dns" => reqs
+            .iter()
+            .filter_map(|r| {
+                r.buffer(sensor_engine::BufferId::HttpHost)
+                    .map(|h| support::dns_query(h, 1))
+            })
+            .collect(),
+        _ => reqs,
+    };
+    use sensor_engine::Input;
+    let mut inputs = inputs;
+    if let Some(k) = std::env::var("VIGIL_INPUTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        inputs.truncate(k);
+    }
+    let mut lens = [0usize; sensor_engine::BufferId::COUNT];
+    let mut hv = 0;
+    for i in &inputs {
+        for &b in sensor_engine::BufferId::ALL {
+            lens[b.index()] += i.buffer(b).map_or(0, <[u8]>::len);
+        }
+        hv += (0..i.header_count())
+            .map(|k| i.header(k).1.len())
+            .sum::<usize>();
+    }
+    for &b in sensor_engine::BufferId::ALL {
+        if lens[b.index()] > 0 {
+            print!(
+                "{}={:.0} ",
+                b.name(),
+                lens[b.index()] as f64 / inputs.len() as f64
+            );
+        }
+    }
+    println!("header values={:.0}", hv as f64 / inputs.len() as f64);
+    let t = Instant::now();
+    let engine = EngineBuilder::new().rules(sample).build().unwrap();
+    println!("build {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let want = inputs[0].meta();
+    for g in &engine.stats().groups {
+        if g.kind != want.kind || g.direction != want.direction {
+            continue;
+        }
+        println!(
+            "group {:?}/{:?}/{:?}: {} rules, {} always",
+            g.kind, g.transport, g.direction, g.rules, g.always_checked
+        );
+        for s in &g.scans {
+            println!(
+                "  {:<22} {:>6} patterns ({} short) stride {} dfa={} {} bytes",
+                s.slot.name(),
+                s.patterns,
+                s.short,
+                s.stride,
+                s.dfa,
+                s.bytes
+            );
+        }
+    }
+    let mut scratch = Scratch::new();
+    let (mut cands, mut checked, mut hits, mut scanned, mut calls) = (0, 0, 0, 0, 0);
+    let mut alerts = 0;
+    for i in &inputs {
+        alerts += engine.inspect(i, &mut scratch, &mut |_: &sensor_engine::Match<'_>| {});
+        let (a, b) = scratch.last_candidates();
+        cands += a;
+        checked += b;
+        let (h, s, c) = scratch.last_scan();
+        hits += h;
+        scanned += s;
+        calls += c;
+    }
+    let k = inputs.len() as f64;
+    println!(
+        "{} inputs, per input: {:.1} scans, {:.1} hits, {:.0} bytes, {:.1} candidates, {:.1} checked; {alerts} alerts",
+        inputs.len(),
+        calls as f64 / k,
+        hits as f64 / k,
+        scanned as f64 / k,
+        cands as f64 / k,
+        checked as f64 / k
+    );
+    let t = Instant::now();
+    let c = cpu_secs();
+    let mut passes = 0u64;
+    while t.elapsed().as_secs_f64() < secs {
+        for i in &inputs {
+            engine.inspect(i, &mut scratch, &mut |_: &sensor_engine::Match<'_>| {});
+        }
+        passes += 1;
+    }
+    let per = t.elapsed().as_secs_f64() / (passes as f64 * k);
+    let cpu = (cpu_secs() - c) / (passes as f64 * k);
+    println!(
+        "{:.1} ns/input wall, {:.1} ns/input cpu, {:.2} M/s cpu",
+        per * 1e9,
+        cpu * 1e9,
+        1e-6 / cpu
+    );
+}
+
+/// CPU time of this thread (clock ticks of 10 ms; runs are seconds long).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(11) + tick(12)) / 100.0
+}
