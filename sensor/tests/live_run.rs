@@ -3,15 +3,10 @@
 
 mod support;
 
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Stdio},
-    thread,
-    time::Duration,
-};
+use std::{path::Path, thread, time::Duration};
 
 use serde_json::Value;
+use support::run::VigilRun;
 use support::{LabGuard, assert_no_vigil_programs, serial, support_dir, vigil_bin};
 use vigil::lab::Side;
 
@@ -22,76 +17,32 @@ fn rules_dir() -> String {
         .to_string()
 }
 
-/// `vigil run`, killed if the test fails before stopping it.
-struct RunGuard(Option<Child>);
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// Starts `vigil run` on the server side with the shipped rules and waits
 /// until it is capturing.
-fn start_run(lab: &LabGuard, dir: &Path, extra: &[&str]) -> RunGuard {
+fn start_run(lab: &LabGuard, dir: &Path, extra: &[&str]) -> VigilRun {
     start_run_with(lab, dir, &rules_dir(), extra)
 }
 
-fn start_run_with(lab: &LabGuard, dir: &Path, rules: &str, extra: &[&str]) -> RunGuard {
-    let bin = vigil_bin();
-    let eve = dir.join("eve.json");
-    let audit = dir.join("audit.db");
-    let status = dir.join("stats.json");
-    let mut argv = vec![
-        bin.to_str().unwrap(),
-        "run",
-        "--iface",
-        "veth-srv",
-        "--rules",
-        rules,
-        "--eve",
-        eve.to_str().unwrap(),
-        "--audit",
-        audit.to_str().unwrap(),
-        "--stats",
-        status.to_str().unwrap(),
-        "--http-log",
+/// `vigil run` with `rules`, EVE, audit store and status file in `dir`.
+fn start_run_with(lab: &LabGuard, dir: &Path, rules: &str, extra: &[&str]) -> VigilRun {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let mut args: Vec<String> = vec![
+        "--rules".into(),
+        rules.into(),
+        "--eve".into(),
+        path("eve.json"),
+        "--audit".into(),
+        path("audit.db"),
+        "--stats".into(),
+        path("stats.json"),
+        "--http-log".into(),
     ];
-    argv.extend_from_slice(extra);
-    let mut child = lab
-        .lab
-        .command(Side::Server, &argv)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn vigil run");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("vigil run did not start");
-        if line.contains("vigil: running on") {
-            break;
-        }
-    }
-    RunGuard(Some(child))
+    args.extend(extra.iter().map(|a| a.to_string()));
+    VigilRun::start(lab, &args).expect("vigil run starts")
 }
 
-fn stop(mut guard: RunGuard) {
-    let mut child = guard.0.take().unwrap();
-    // SAFETY: kill(2) on our child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    assert!(status.success(), "vigil run exited with {status}");
+fn stop(run: VigilRun) {
+    run.stop().expect("vigil run stops cleanly");
 }
 
 fn eve_records(dir: &Path) -> Vec<Value> {
@@ -446,7 +397,7 @@ fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
     );
 
     std::fs::write(&rules, "# the quarantine is lifted\n").unwrap();
-    let pid = run.0.as_ref().unwrap().id() as i32;
+    let pid = run.pid();
     // SAFETY: kill(2) on our child.
     unsafe { libc::kill(pid, libc::SIGHUP) };
     let mut restored = false;

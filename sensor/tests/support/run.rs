@@ -79,6 +79,11 @@ impl VigilRun {
         }
     }
 
+    /// The process id (to send it signals).
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
     /// SIGTERM (flows are flushed at stop, as at the end of a replay);
     /// returns the per-interface summary line it printed.
     pub fn stop(mut self) -> Result<String, String> {
