@@ -63,6 +63,8 @@ mod reload;
 mod scan;
 mod sink;
 mod target;
+#[cfg(target_arch = "x86_64")]
+mod teddy;
 
 pub use applies::Transport;
 pub use engine::{

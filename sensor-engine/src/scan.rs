@@ -7,12 +7,15 @@
 //! was 1.6 MB); an HTTP transaction is a dozen short buffers. Each set is
 //! split instead (see [`Scanner::new`]):
 //!
-//! - A few literals ([`PairLit`]) are found by two of their rarest bytes,
-//!   case-folded, compared 16 positions at a time with SSE2 (a buffer
-//!   shorter than 64 bytes is first copied into a padded one, so that no
-//!   position is left to a scalar loop), then verified. This costs about a
-//!   twentieth of a gram probe per byte and literal; on 100 ET Open HTTP
-//!   rules most sets have one to five literals.
+//! - A few literals are found in one SIMD pass: with SSSE3, by a
+//!   [`Teddy`] (3 or more literals of at least 3 bytes: one pass of about
+//!   25 instructions per 16 positions whatever their number; sets of up to
+//!   32 literals use nothing else); else, and for 1-2 byte literals, each
+//!   by two of its rarest bytes ([`PairLit`]), case-folded, compared 16
+//!   positions at a time with SSE2 (a buffer of at most 64 bytes is loaded
+//!   once into registers, without a copy through memory, and each
+//!   literal's starts are the positions of its two bytes, as bitmasks,
+//!   shifted and intersected), then verified.
 //! - The rest go to a hashed gram filter (in the spirit of Hyperscan's
 //!   FDR): each literal is keyed by gram(s) of 4 bytes, case-folded, and
 //!   each probed haystack position hashes its 4 bytes into a bitmap that
@@ -32,6 +35,8 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::error::{BuildError, BuildErrorKind};
+#[cfg(target_arch = "x86_64")]
+use crate::teddy::{self, Teddy};
 
 const GRAM: usize = 4;
 const FOLD: u32 = 0x2020_2020;
@@ -78,8 +83,72 @@ pub(crate) enum Scanner {
     Ac(AhoCorasick),
     Filters {
         pairs: Box<[PairLit]>,
+        /// The pair literals' job for 3 or more literals of at least 3
+        /// bytes, when the CPU has SSSE3.
+        #[cfg(target_arch = "x86_64")]
+        teddy: Option<Box<Teddy>>,
         grams: Option<Box<Grams>>,
     },
+}
+
+/// Fewest literals given to a [`Teddy`] rather than pair literals.
+#[cfg(target_arch = "x86_64")]
+const TEDDY_MIN: usize = 3;
+/// Shortest literal a [`Teddy`] finds (its window).
+const TEDDY_MIN_LEN: usize = 3;
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(teddy::MIN_LEN == TEDDY_MIN_LEN);
+
+/// Most literals of a set found by a [`Teddy`] alone (larger sets get a
+/// gram filter).
+const MAX_TEDDY_ALONE: usize = 32;
+
+/// Whether scanners use a [`Teddy`] (the CPU has SSSE3).
+#[cfg(target_arch = "x86_64")]
+fn teddy_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(Teddy::available)
+}
+
+/// The filters for literals `paired` (found by pair literals or a Teddy)
+/// and a gram filter.
+fn filters(
+    patterns: &[&[u8]],
+    paired: &[usize],
+    grams: Option<Box<Grams>>,
+    allow_teddy: bool,
+) -> Scanner {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let long = paired
+            .iter()
+            .filter(|&&i| patterns[i].len() >= teddy::MIN_LEN)
+            .count();
+        let use_teddy = long >= TEDDY_MIN && allow_teddy && Teddy::available();
+        let (tlits, rest): (Vec<usize>, Vec<usize>) = if use_teddy {
+            paired
+                .iter()
+                .partition(|&&i| patterns[i].len() >= teddy::MIN_LEN)
+        } else {
+            (Vec::new(), paired.to_vec())
+        };
+        let lits: Vec<(&[u8], usize)> = tlits.iter().map(|&i| (patterns[i], i)).collect();
+        Scanner::Filters {
+            pairs: rest.iter().map(|&i| PairLit::new(patterns[i], i)).collect(),
+            teddy: (!lits.is_empty()).then(|| Box::new(Teddy::new(&lits))),
+            grams,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = allow_teddy;
+    #[cfg(not(target_arch = "x86_64"))]
+    Scanner::Filters {
+        pairs: paired
+            .iter()
+            .map(|&i| PairLit::new(patterns[i], i))
+            .collect(),
+        grams,
+    }
 }
 
 /// A literal found by two of its bytes (the rarest, case-folded), compared
@@ -96,7 +165,7 @@ pub(crate) struct PairLit {
 
 /// How common a (folded) byte is in HTTP heads, host names and the like
 /// (higher: more common). A guess, like memchr's rank table.
-fn rank(b: u8) -> u8 {
+pub(crate) fn rank(b: u8) -> u8 {
     const LETTERS: &[u8] = b"zqjxkvbywgpfmucdlhrsniaote";
     match b | 0x20 {
         c @ b'a'..=b'z' => 100 + LETTERS.iter().position(|&l| l == c).unwrap_or(0) as u8 * 3,
@@ -204,63 +273,120 @@ impl PairLit {
         }
     }
 
-    /// [`Self::scan`] for a haystack of `n <= N / 2` bytes copied into a
-    /// zero-padded buffer of `N` bytes, so that vector steps cover every
-    /// start.
+    /// [`Self::scan`] for a haystack of at most 64 bytes held in vector
+    /// registers ([`Short`]): the starts are the positions of the first
+    /// anchor byte, shifted, and those of the second.
     #[cfg(target_arch = "x86_64")]
-    #[inline]
-    fn scan_short<const N: usize>(&self, buf: &[u8; N], n: usize, f: &mut impl FnMut(usize)) {
+    #[inline(always)]
+    fn scan_short(&self, short: &Short, hay: &[u8], f: &mut impl FnMut(usize)) {
         let len = self.lit.len();
+        let n = hay.len();
         if n < len {
             return;
         }
-        let starts = n - len + 1;
-        let mut s = 0;
-        while s < starts {
-            // SAFETY: `s < starts <= n <= N / 2` is a multiple of 16, so
-            // the chunk reads up to `s + i2 + 16 <= (N / 2 - 16) + (N / 2
-            // - 1) + 16 < N` bytes into `buf`.
-            let mut m = unsafe { self.chunk(buf.as_ptr().add(s)) };
-            if starts - s < 16 {
-                m &= (1 << (starts - s)) - 1;
+        // `1 <= n - len + 1 <= 64` starts.
+        let valid = u64::MAX >> (64 - (n - len + 1));
+        let mut m =
+            (short.positions(self.a1) >> self.i1) & (short.positions(self.a2) >> self.i2) & valid;
+        while m != 0 {
+            let at = m.trailing_zeros() as usize;
+            if hay[at..at + len].eq_ignore_ascii_case(&self.lit) {
+                f(self.pattern);
             }
-            while m != 0 {
-                let at = s + m.trailing_zeros() as usize;
-                if buf[at..at + len].eq_ignore_ascii_case(&self.lit) {
-                    f(self.pattern);
-                }
-                m &= m - 1;
-            }
-            s += 16;
+            m &= m - 1;
         }
     }
 }
 
-/// `hay` (at most `N / 2` bytes) followed by zeros, copied with
-/// fixed-size moves (two overlapping ones) rather than a `memcpy` call.
-#[inline(always)]
-fn padded<const N: usize>(hay: &[u8]) -> [u8; N] {
-    fn copy<const K: usize>(buf: &mut [u8], hay: &[u8]) {
-        let n = hay.len();
-        let head: [u8; K] = hay[..K].try_into().expect("K bytes");
-        let tail: [u8; K] = hay[n - K..].try_into().expect("K bytes");
-        buf[..K].copy_from_slice(&head);
-        buf[n - K..n].copy_from_slice(&tail);
-    }
-    let mut buf = [0u8; N];
-    match hay.len() {
-        32.. => copy::<32>(&mut buf, hay),
-        16.. => copy::<16>(&mut buf, hay),
-        8.. => copy::<8>(&mut buf, hay),
-        4.. => copy::<4>(&mut buf, hay),
-        n => buf[..n].copy_from_slice(hay),
-    }
-    buf
+/// A haystack of at most [`SHORT`] bytes, case-folded, in up to four
+/// vector registers, loaded without copying it through memory (a padded
+/// copy costs a store-forwarding stall when read back as a vector): the
+/// positions where a byte occurs are then a 64-bit mask.
+#[cfg(target_arch = "x86_64")]
+pub(crate) struct Short {
+    v: [std::arch::x86_64::__m128i; 4],
+    /// Where each vector starts in the haystack (vectors overlap at the
+    /// end, since loads never go past the haystack).
+    at: [u32; 4],
+    k: usize,
 }
 
-/// Haystacks at most this long are copied into a padded buffer for the
-/// pair literals: most HTTP buffers (method, URI, host) are shorter than a
-/// vector step plus a literal, which would leave them to the scalar loop.
+#[cfg(target_arch = "x86_64")]
+impl Short {
+    #[inline(always)]
+    pub(crate) fn new(hay: &[u8]) -> Short {
+        use std::arch::x86_64::{_mm_loadu_si128, _mm_or_si128, _mm_set1_epi8, _mm_setzero_si128};
+        let n = hay.len();
+        debug_assert!(n <= SHORT);
+        // SAFETY: SSE2 is part of the x86_64 baseline; loads are of 16
+        // bytes inside `hay`.
+        unsafe {
+            let fold = _mm_set1_epi8(0x20);
+            let mut v = [_mm_setzero_si128(); 4];
+            let mut at = [0u32; 4];
+            if n < 16 {
+                v[0] = _mm_or_si128(raw16(hay), fold);
+                return Short { v, at, k: 1 };
+            }
+            let k = n.div_ceil(16);
+            for j in 0..k {
+                let off = (16 * j).min(n - 16);
+                v[j] = _mm_or_si128(_mm_loadu_si128(hay.as_ptr().add(off).cast()), fold);
+                at[j] = off as u32;
+            }
+            Short { v, at, k }
+        }
+    }
+
+    /// Positions where the (folded) byte `c` occurs (bits past the end
+    /// may be set for `c == 0x20`, a zero byte of the padding folded).
+    #[inline(always)]
+    fn positions(&self, c: u8) -> u64 {
+        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set1_epi8};
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe {
+            let c = _mm_set1_epi8(c as i8);
+            let mut m = _mm_movemask_epi8(_mm_cmpeq_epi8(self.v[0], c)) as u32 as u64;
+            for j in 1..self.k {
+                m |= (_mm_movemask_epi8(_mm_cmpeq_epi8(self.v[j], c)) as u32 as u64) << self.at[j];
+            }
+            m
+        }
+    }
+}
+
+/// A haystack of fewer than 16 bytes in a register, zero-padded, loaded
+/// with overlapping scalar loads (no copy through memory).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn raw16(hay: &[u8]) -> std::arch::x86_64::__m128i {
+    let n = hay.len();
+    debug_assert!(n < 16);
+    let u64_at = |i: usize| u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"));
+    let u32_at = |i: usize| {
+        u64::from(u32::from_le_bytes(
+            hay[i..i + 4].try_into().expect("4 bytes"),
+        ))
+    };
+    let (lo, hi) = match n {
+        9.. => (u64_at(0), u64_at(n - 8) >> (8 * (16 - n))),
+        8 => (u64_at(0), 0),
+        4.. => (u32_at(0) | (u32_at(n - 4) << (8 * (n - 4))), 0),
+        _ => (
+            hay.iter()
+                .enumerate()
+                .fold(0, |g, (k, &c)| g | (u64::from(c) << (8 * k))),
+            0,
+        ),
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline.
+    unsafe { std::arch::x86_64::_mm_set_epi64x(hi as i64, lo as i64) }
+}
+
+/// Haystacks at most this long are held in registers for the pair
+/// literals ([`Short`]): most HTTP buffers (method, URI, host) and DNS
+/// names are much shorter than a vector step plus a literal, which would
+/// leave them to the scalar loop.
 const SHORT: usize = 64;
 
 /// One literal, searched for on its own (a required literal that the
@@ -277,6 +403,12 @@ impl Finder {
     /// Whether the literal occurs in `hay`, ignoring ASCII case.
     pub(crate) fn is_in(&self, hay: &[u8]) -> bool {
         let mut found = false;
+        #[cfg(target_arch = "x86_64")]
+        if hay.len() <= SHORT {
+            self.0
+                .scan_short(&Short::new(hay), hay, &mut |_| found = true);
+            return found;
+        }
         self.0.scan(hay, &mut |_| found = true);
         found
     }
@@ -361,20 +493,38 @@ impl Scanner {
     /// positions in `patterns`. `dfa`: use an Aho-Corasick DFA instead of
     /// the filters.
     pub(crate) fn new(patterns: &[&[u8]], dfa: bool) -> Result<Scanner, BuildError> {
+        #[cfg(target_arch = "x86_64")]
+        let teddy = teddy_enabled();
+        #[cfg(not(target_arch = "x86_64"))]
+        let teddy = false;
+        Self::build(patterns, dfa, teddy)
+    }
+
+    /// [`Self::new`], with or without [`Teddy`].
+    fn build(patterns: &[&[u8]], dfa: bool, teddy: bool) -> Result<Scanner, BuildError> {
         if dfa {
             return Ok(Scanner::Ac(ac(patterns)?));
         }
         assert!(patterns.iter().all(|p| !p.is_empty()), "empty literal");
         let all: Vec<usize> = (0..patterns.len()).collect();
-        if patterns.len() <= MAX_PAIR_LITERALS {
-            return Ok(Scanner::Filters {
-                pairs: all.iter().map(|&i| PairLit::new(patterns[i], i)).collect(),
-                grams: None,
-            });
+        let teddy = teddy && cfg!(target_arch = "x86_64");
+        // A small set: no gram filter. With a Teddy, up to
+        // `MAX_TEDDY_ALONE` literals (at most `MAX_PAIR_LITERALS` of them
+        // too short for it).
+        let tiny = patterns.iter().filter(|p| p.len() < TEDDY_MIN_LEN).count();
+        if patterns.len() <= MAX_PAIR_LITERALS
+            || (teddy && patterns.len() <= MAX_TEDDY_ALONE && tiny <= MAX_PAIR_LITERALS)
+        {
+            return Ok(filters(patterns, &all, None, teddy));
         }
         // The stride with the least estimated cost per byte, the literals
-        // too short for it being pair literals; stride 1 with short keys
-        // if there are too many of those.
+        // too short for it being pair literals (or Teddy literals); stride
+        // 1 with short keys if there are too many of those.
+        //
+        // Longer strides, made possible by a Teddy taking more short
+        // literals, measured slower on ET Open: keyed by `s` consecutive
+        // grams, a literal of a few bytes gets common ones (`.com`,
+        // `www.`), whose hits cost verifications, and the tables grow.
         let too_short = |s: usize| all.iter().filter(|&&i| patterns[i].len() < s + 3).count();
         let best = (1..=MAX_STRIDE)
             .map(|s| (s, too_short(s)))
@@ -388,13 +538,8 @@ impl Scanner {
             Some(_) => all.iter().partition(|&&i| patterns[i].len() < stride + 3),
             None => (Vec::new(), all),
         };
-        Ok(Scanner::Filters {
-            pairs: paired
-                .iter()
-                .map(|&i| PairLit::new(patterns[i], i))
-                .collect(),
-            grams: (!keyed.is_empty()).then(|| Box::new(Grams::new(patterns, &keyed, stride))),
-        })
+        let grams = (!keyed.is_empty()).then(|| Box::new(Grams::new(patterns, &keyed, stride)));
+        Ok(filters(patterns, &paired, grams, teddy))
     }
 
     /// Whether this is an Aho-Corasick DFA.
@@ -414,11 +559,19 @@ impl Scanner {
     pub(crate) fn memory_usage(&self) -> usize {
         match self {
             Scanner::Ac(a) => a.memory_usage(),
-            Scanner::Filters { pairs, grams } => {
-                pairs
-                    .iter()
-                    .map(|p| std::mem::size_of::<PairLit>() + p.lit.len())
-                    .sum::<usize>()
+            Scanner::Filters { pairs, grams, .. } => {
+                #[cfg(target_arch = "x86_64")]
+                let teddy = match self {
+                    Scanner::Filters { teddy: Some(t), .. } => t.memory_usage(),
+                    _ => 0,
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                let teddy = 0;
+                teddy
+                    + pairs
+                        .iter()
+                        .map(|p| std::mem::size_of::<PairLit>() + p.lit.len())
+                        .sum::<usize>()
                     + grams.as_ref().map_or(0, |g| {
                         g.bits.len() * 8
                             + g.offsets.len() * 4
@@ -440,25 +593,36 @@ impl Scanner {
                     f(m.pattern().as_usize());
                 }
             }
-            Scanner::Filters { pairs, grams } => {
-                #[cfg(target_arch = "x86_64")]
-                if hay.len() <= SHORT / 2 && !pairs.is_empty() {
-                    // Half the buffer to zero for most HTTP buffers.
-                    let buf: [u8; SHORT] = padded(hay);
+            #[cfg(target_arch = "x86_64")]
+            Scanner::Filters {
+                pairs,
+                teddy,
+                grams,
+            } => {
+                if pairs.is_empty() {
+                } else if hay.len() <= SHORT {
+                    let short = Short::new(hay);
                     for p in pairs.iter() {
-                        p.scan_short(&buf, hay.len(), &mut f);
-                    }
-                } else if hay.len() <= SHORT && !pairs.is_empty() {
-                    let buf: [u8; 2 * SHORT] = padded(hay);
-                    for p in pairs.iter() {
-                        p.scan_short(&buf, hay.len(), &mut f);
+                        p.scan_short(&short, hay, &mut f);
                     }
                 } else {
                     for p in pairs.iter() {
                         p.scan(hay, &mut f);
                     }
                 }
-                #[cfg(not(target_arch = "x86_64"))]
+                if let Some(t) = teddy {
+                    let reg = (hay.len() < 16).then(|| raw16(hay));
+                    // SAFETY: built only if the CPU has SSSE3.
+                    unsafe { t.scan(hay, reg, &mut f) };
+                }
+                if let Some(g) = grams
+                    && hay.len() >= g.min_len()
+                {
+                    g.scan(hay, &mut f);
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            Scanner::Filters { pairs, grams } => {
                 for p in pairs.iter() {
                     p.scan(hay, &mut f);
                 }
@@ -696,8 +860,8 @@ mod tests {
             for skip in [0, 2] {
                 let pats: Vec<&Vec<u8>> = pats.iter().skip(skip).take(take).collect();
                 let refs: Vec<&[u8]> = pats.iter().map(|p| p.as_slice()).collect();
-                for dfa in [false, true] {
-                    let scanner = Scanner::new(&refs, dfa).unwrap();
+                for (dfa, teddy) in [(false, false), (false, true), (true, false)] {
+                    let scanner = Scanner::build(&refs, dfa, teddy).unwrap();
                     for hay in hays {
                         let mut got = std::collections::BTreeSet::new();
                         scanner.for_each(hay, |p| {
@@ -742,10 +906,13 @@ mod tests {
                 })
                 .collect();
             let refs: Vec<&[u8]> = pats.iter().map(Vec::as_slice).collect();
-            let scanner = Scanner::new(&refs, false).unwrap();
+            // Without and with Teddy (where the CPU has it).
+            let scanner =
+                Scanner::build(&refs, false, round % 2 == 1 && cfg!(target_arch = "x86_64"))
+                    .unwrap();
             strides.insert(scanner.stride());
             for _ in 0..20 {
-                let len = next(80);
+                let len = next(if round % 3 == 1 { 200 } else { 80 });
                 let mut hay: Vec<u8> = (0..len).map(|_| ALPHABET[next(ALPHABET.len())]).collect();
                 if !hay.is_empty() && round % 2 == 0 {
                     let p = &pats[next(pats.len())];
