@@ -13,6 +13,8 @@ pub(crate) struct ReadBuffer<R> {
     buf: Vec<u8>,
     /// The whole file, when mapped; `buf` is then unused.
     map: Option<memmap2::Mmap>,
+    /// Mapped bytes before this offset were handed back to the kernel.
+    released: usize,
     start: usize,
     end: usize,
 }
@@ -22,6 +24,10 @@ pub(crate) struct ReadBuffer<R> {
 const CHUNK: usize = 1 << 20;
 /// The first buffer: small files (and fuzz inputs) never need more.
 const FIRST: usize = 64 << 10;
+/// A mapped file's pages already read are released in steps of this much.
+const RELEASE_EVERY: usize = 8 << 20;
+/// Release boundaries are multiples of this (a page size on every target).
+const RELEASE_ALIGN: usize = 64 << 10;
 
 impl<R: Read> ReadBuffer<R> {
     pub(crate) fn new(inner: R) -> Self {
@@ -29,6 +35,7 @@ impl<R: Read> ReadBuffer<R> {
             inner,
             buf: vec![0; FIRST],
             map: None,
+            released: 0,
             start: 0,
             end: 0,
         }
@@ -37,8 +44,29 @@ impl<R: Read> ReadBuffer<R> {
     /// Makes at least `n` bytes available if the file has them; returns how
     /// many are available (fewer than `n` only at end of file).
     pub(crate) fn fill_to(&mut self, n: usize) -> Result<usize, CaptureError> {
-        if self.end - self.start >= n || self.map.is_some() {
+        if let Some(map) = &self.map {
+            // Pages already read are dropped from this process's mapping as
+            // it goes (they stay in the page cache), so that replaying a
+            // large file does not count the whole file as resident memory.
+            let upto = self.start & !(RELEASE_ALIGN - 1);
+            if upto >= self.released + RELEASE_EVERY {
+                // SAFETY: a read-only file mapping; nothing borrows the
+                // range (frames borrow `self` and this takes `&mut self`),
+                // and a later read of it would fault the same bytes back in
+                // from the file.
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        self.released,
+                        upto - self.released,
+                    )
+                };
+                self.released = upto;
+            }
             return Ok((self.end - self.start).min(n));
+        }
+        if self.end - self.start >= n {
+            return Ok(n);
         }
         let buf = &mut self.buf;
         if self.start + n > buf.len() {
@@ -114,6 +142,7 @@ impl ReadBuffer<std::fs::File> {
                     buf: Vec::new(),
                     end: map.len(),
                     map: Some(map),
+                    released: 0,
                     start: 0,
                 }
             }
