@@ -366,15 +366,22 @@ pub fn table(s: &Snapshot, now: u64) -> String {
         }
     }
     if !s.outputs.is_empty() {
+        let w = s
+            .outputs
+            .iter()
+            .map(|o| o.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(6);
         let _ = writeln!(
             out,
-            "{:<28} {:>10} {:>8} {:>8} {:>7}  state",
+            "{:<w$} {:>10} {:>8} {:>8} {:>7}  state",
             "output", "sent", "failed", "dropped", "queued"
         );
         for o in &s.outputs {
             let _ = writeln!(
                 out,
-                "{:<28} {:>10} {:>8} {:>8} {:>7}  {}",
+                "{:<w$} {:>10} {:>8} {:>8} {:>7}  {}",
                 o.name,
                 o.sent,
                 o.failed,
