@@ -53,6 +53,12 @@ impl LiveOutputs {
             expired: Vec::new(),
         }
     }
+
+    /// Notes that the kernel's verdict map now has an entry for `tuple`, to
+    /// be removed when its flow ends.
+    pub fn has_verdict(&mut self, tuple: FlowTuple) {
+        self.kernel_state.entry(tuple).or_default().verdict = true;
+    }
 }
 
 impl Outputs for LiveOutputs {
@@ -201,12 +207,7 @@ impl LiveSink {
         match enforcer.release_flow(&tuple, sid) {
             Ok(()) => {
                 self.counters.pattern_releases += 1;
-                self.pipeline
-                    .outputs_mut()
-                    .kernel_state
-                    .entry(tuple)
-                    .or_default()
-                    .verdict = true;
+                self.pipeline.outputs_mut().has_verdict(tuple);
             }
             Err(e) => log::warn!("{}: releasing a pattern hit of sid {sid}: {e}", self.iface),
         }
@@ -240,12 +241,7 @@ impl LiveSink {
             match enforcer.set_flow_verdict(&tuple, Verdict::Drop, sid) {
                 Ok(()) => {
                     self.counters.verdicts_set += 1;
-                    self.pipeline
-                        .outputs_mut()
-                        .kernel_state
-                        .entry(tuple)
-                        .or_default()
-                        .verdict = true;
+                    self.pipeline.outputs_mut().has_verdict(tuple);
                 }
                 Err(e) => {
                     self.counters.verdict_errors += 1;
@@ -434,7 +430,7 @@ mod tests {
         let client: std::net::SocketAddr = "10.0.0.1:40000".parse().unwrap();
         let server: std::net::SocketAddr = "10.0.0.2:80".parse().unwrap();
         let judged = FlowTuple::tcp(client.ip(), 40000, server.ip(), 80);
-        outputs.kernel_state.entry(judged).or_default().verdict = true;
+        outputs.has_verdict(judged);
         let mut frames = Vec::new();
         for port in [40000, 40001] {
             let c = std::net::SocketAddr::new(client.ip(), port);

@@ -190,9 +190,14 @@ mod tests {
             (b"10.0.0.1:443", b"10.0.0.1"),
             (b"", b""),
         ];
+        check_all(cases, normalize_host);
+    }
+
+    /// Runs `f` on every raw value and compares with the wanted output.
+    fn check_all(cases: &[(&[u8], &[u8])], f: fn(&[u8], &mut Vec<u8>)) {
         let mut out = Vec::new();
         for (raw, want) in cases {
-            normalize_host(raw, &mut out);
+            f(raw, &mut out);
             assert_eq!(
                 String::from_utf8_lossy(&out),
                 String::from_utf8_lossy(want),
@@ -244,16 +249,7 @@ mod tests {
             (b"http://example.com//a/../b?q", b"http://example.com/b?q"),
             (b"*", b"*"),
         ];
-        let mut out = Vec::new();
-        for (raw, want) in cases {
-            normalize_uri(raw, &mut out);
-            assert_eq!(
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(want),
-                "{}",
-                String::from_utf8_lossy(raw)
-            );
-        }
+        check_all(cases, normalize_uri);
     }
 
     #[test]
