@@ -130,6 +130,8 @@ pub struct Driver {
     scratch: Vec<usize>,
     /// Auto checksum policy: (verified packets, bad ones) so far.
     checksum_sample: (u64, u64),
+    /// The flow slot of the packet processed last, while that flow lives.
+    last: Option<usize>,
 }
 
 /// Ports taken as the server side when a flow is picked up mid-stream.
@@ -212,6 +214,7 @@ impl Driver {
             outputs: Vec::new(),
             scratch: Vec::new(),
             checksum_sample: (0, 0),
+            last: None,
         }
     }
 
@@ -225,8 +228,16 @@ impl Driver {
         &self.table
     }
 
+    /// The flow of the packet [`process`](Self::process) was last given,
+    /// if it has one and it has not ended: what live capture asks after each
+    /// packet, without a second lookup.
+    pub fn last_flow(&self) -> Option<&Flow> {
+        self.table.try_get(self.last?)
+    }
+
     /// Processes one packet, emitting events to `sink`.
     pub fn process(&mut self, packet: &Packet<'_>, sink: &mut impl EventSink) {
+        self.last = None;
         self.counters.packets += 1;
         self.counters.bytes += u64::from(packet.wire_len);
         self.expire(packet.ts_ns, sink);
@@ -255,6 +266,7 @@ impl Driver {
             Transport::Other => {}
         }
         let slot = self.flow_for(packet, sink);
+        self.last = Some(slot);
         let side = {
             let flow = self.table.get_mut(slot);
             let side = flow.side_of(packet);
@@ -563,6 +575,9 @@ impl Driver {
     }
 
     fn end_flow(&mut self, slot: usize, reason: FlowEndReason, sink: &mut impl EventSink) {
+        if self.last == Some(slot) {
+            self.last = None;
+        }
         let mut flow = self.table.remove(slot);
         match reason {
             FlowEndReason::Timeout => self.counters.flows_timed_out += 1,

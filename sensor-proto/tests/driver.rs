@@ -537,3 +537,27 @@ fn http_host_buffers_normalized_and_raw() {
         ]
     );
 }
+
+/// `last_flow` is the flow of the packet just processed, and nothing once
+/// that flow has ended.
+#[test]
+fn last_flow_follows_the_packet_just_processed() {
+    let mut driver = Driver::new(DriverConfig::default());
+    let mut decoder = Decoder::new(DecodeOptions::default());
+    let mut sink = |_: &Event<'_>| {};
+    let mut ports = Vec::new();
+    for (ts, frame) in http_exchange(1460) {
+        let p = decoder
+            .decode_bytes(LinkType::Ethernet, ts, 0, frame.len() as u32, &frame)
+            .unwrap()
+            .unwrap();
+        driver.process(&p, &mut sink);
+        let flow = driver.last_flow().expect("every TCP packet has its flow");
+        assert!(p.src_port() == flow.client_port || p.dst_port() == flow.client_port);
+        ports.push(flow.client_port);
+    }
+    ports.dedup();
+    assert_eq!(ports.len(), 1, "one connection");
+    driver.finish(&mut sink);
+    assert!(driver.last_flow().is_none(), "the flow ended");
+}

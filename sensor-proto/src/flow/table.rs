@@ -326,9 +326,9 @@ impl FlowTable {
         self.slots[slot].as_mut().expect("live slot")
     }
 
-    /// The flow of `key`, if tracked (does not count as a use for eviction).
-    pub fn find(&self, key: &FlowKey) -> Option<&Flow> {
-        self.slots[*self.index.get(key)?].as_ref()
+    /// The flow in `slot`, if the slot is live.
+    pub(crate) fn try_get(&self, slot: usize) -> Option<&Flow> {
+        self.slots.get(slot)?.as_ref()
     }
 
     pub(crate) fn lookup(&mut self, key: &FlowKey) -> Option<usize> {

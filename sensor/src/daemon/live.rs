@@ -266,9 +266,7 @@ impl LiveSink {
         let Some(enforcer) = &mut self.enforcer else {
             return;
         };
-        let driver = self.pipeline.driver();
-        let (key, _) = sensor_proto::FlowKey::of(packet);
-        let Some(flow) = driver.flows().find(&key) else {
+        let Some(flow) = self.pipeline.driver().last_flow() else {
             return;
         };
         let side = flow.side_of(packet);
