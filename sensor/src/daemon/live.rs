@@ -24,8 +24,6 @@ use crate::{
 pub struct LiveOutputs {
     pub fanout: Arc<FanOut>,
     pub verdicts: Vec<(FlowTuple, u32)>,
-    /// Alerts raised.
-    pub alerts: u64,
     /// Flows with entries in the kernel's maps (a verdict, body regions),
     /// keyed as the entry was made.
     pub kernel_state: HashMap<FlowTuple, KernelState>,
@@ -48,7 +46,6 @@ impl LiveOutputs {
         LiveOutputs {
             fanout,
             verdicts: Vec::new(),
-            alerts: 0,
             kernel_state: HashMap::new(),
             expired: Vec::new(),
         }
@@ -63,7 +60,6 @@ impl LiveOutputs {
 
 impl Outputs for LiveOutputs {
     fn alert(&mut self, alert: Alert) {
-        self.alerts += 1;
         if alert.action == Action::Blocked
             && let (Some(sp), Some(dp)) = (alert.src_port, alert.dst_port)
         {
@@ -324,7 +320,7 @@ impl LiveSink {
             reassembly_gap_bytes: d.stream.gap_bytes,
             transactions: d.transactions,
             anomalies: d.anomalies,
-            alerts: self.pipeline.outputs().alerts,
+            alerts: self.pipeline.counters().alerts,
             flow_verdicts: self.counters.verdicts_set,
             pattern_releases: self.counters.pattern_releases,
             undecodable_records: self.counters.undecodable,
