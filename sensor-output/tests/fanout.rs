@@ -22,14 +22,15 @@ impl Sink for Counting {
     }
 }
 
-/// Blocks every send until released.
-struct Stuck(Arc<AtomicBool>);
+/// Blocks every send until released; says when a send has begun.
+struct Stuck(Arc<AtomicBool>, Arc<AtomicBool>);
 
 impl Sink for Stuck {
     fn name(&self) -> &str {
         "stuck"
     }
     fn send(&mut self, _: &Record) -> Result<(), SinkError> {
+        self.1.store(true, Ordering::SeqCst);
         while !self.0.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -53,6 +54,15 @@ impl Sink for Flaky {
     }
 }
 
+/// Sets the flag when dropped.
+struct ReleaseOnDrop(Arc<AtomicBool>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 fn alert() -> Record {
     Record::Alert(support::sample::bare(1))
 }
@@ -61,11 +71,15 @@ fn alert() -> Record {
 fn stuck_sink_neither_blocks_caller_nor_other_sinks() {
     let count = Arc::new(AtomicU64::new(0));
     let release = Arc::new(AtomicBool::new(false));
+    let entered = Arc::new(AtomicBool::new(false));
     let fanout = FanOut::builder()
-        .sink_with_capacity(Stuck(release.clone()), 10)
+        .sink_with_capacity(Stuck(release.clone(), entered.clone()), 10)
         .sink(Counting(count.clone()))
         .build()
         .unwrap();
+    // Dropped before the fan-out (which joins its threads): a failing
+    // assertion releases the stuck sink instead of hanging the test.
+    let _release_on_unwind = ReleaseOnDrop(release.clone());
     let start = Instant::now();
     for _ in 0..1000 {
         fanout.send(alert());
@@ -78,6 +92,11 @@ fn stuck_sink_neither_blocks_caller_nor_other_sinks() {
     let deadline = Instant::now() + Duration::from_secs(5);
     while count.load(Ordering::SeqCst) < 1000 {
         assert!(Instant::now() < deadline, "other sink starved");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The counts below hold once the stuck sink holds one record in flight.
+    while !entered.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "stuck sink never started");
         std::thread::sleep(Duration::from_millis(5));
     }
     let stats = fanout.stats();
