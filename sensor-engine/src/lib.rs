@@ -54,6 +54,8 @@ mod chain;
 mod engine;
 mod error;
 mod fields;
+#[cfg(target_arch = "x86_64")]
+mod gram_probe;
 mod input;
 mod literals;
 mod rates;

@@ -103,6 +103,17 @@ const _: () = assert!(teddy::MIN_LEN == TEDDY_MIN_LEN);
 /// gram filter).
 const MAX_TEDDY_ALONE: usize = 32;
 
+/// Whether gram filters probe with AVX2 ([`crate::gram_probe`]).
+fn vector_probe_enabled() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *ON.get_or_init(crate::gram_probe::available)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// Whether scanners use a [`Teddy`] (the CPU has SSSE3).
 #[cfg(target_arch = "x86_64")]
 fn teddy_enabled() -> bool {
@@ -438,6 +449,8 @@ pub(crate) struct Grams {
     /// Masks (from [`MASKS`]) of the shorter key lengths in use (stride 1
     /// only).
     short: Box<[u32]>,
+    /// Probe 8 positions per step with AVX2 ([`crate::gram_probe`]).
+    vector: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -493,21 +506,21 @@ impl Scanner {
     /// positions in `patterns`. `dfa`: use an Aho-Corasick DFA instead of
     /// the filters.
     pub(crate) fn new(patterns: &[&[u8]], dfa: bool) -> Result<Scanner, BuildError> {
-        #[cfg(target_arch = "x86_64")]
-        let teddy = teddy_enabled();
-        #[cfg(not(target_arch = "x86_64"))]
-        let teddy = false;
-        Self::build(patterns, dfa, teddy)
+        Self::build(patterns, dfa, true)
     }
 
-    /// [`Self::new`], with or without [`Teddy`].
-    fn build(patterns: &[&[u8]], dfa: bool, teddy: bool) -> Result<Scanner, BuildError> {
+    /// [`Self::new`]; `simd`: with the vector matchers the CPU has (a
+    /// [`Teddy`], the AVX2 gram probe), else with the portable ones only.
+    fn build(patterns: &[&[u8]], dfa: bool, simd: bool) -> Result<Scanner, BuildError> {
         if dfa {
             return Ok(Scanner::Ac(ac(patterns)?));
         }
         assert!(patterns.iter().all(|p| !p.is_empty()), "empty literal");
         let all: Vec<usize> = (0..patterns.len()).collect();
-        let teddy = teddy && cfg!(target_arch = "x86_64");
+        #[cfg(target_arch = "x86_64")]
+        let teddy = simd && teddy_enabled();
+        #[cfg(not(target_arch = "x86_64"))]
+        let teddy = false;
         // A small set: no gram filter. With a Teddy, up to
         // `MAX_TEDDY_ALONE` literals (at most `MAX_PAIR_LITERALS` of them
         // too short for it).
@@ -538,7 +551,8 @@ impl Scanner {
             Some(_) => all.iter().partition(|&&i| patterns[i].len() < stride + 3),
             None => (Vec::new(), all),
         };
-        let grams = (!keyed.is_empty()).then(|| Box::new(Grams::new(patterns, &keyed, stride)));
+        let grams =
+            (!keyed.is_empty()).then(|| Box::new(Grams::new(patterns, &keyed, stride, simd)));
         Ok(filters(patterns, &paired, grams, teddy))
     }
 
@@ -638,8 +652,9 @@ impl Scanner {
 
 impl Grams {
     /// Keys literals `keyed` of `patterns` (each at least `stride + 3`
-    /// bytes long when `stride > 1`).
-    fn new(patterns: &[&[u8]], keyed: &[usize], stride: usize) -> Grams {
+    /// bytes long when `stride > 1`); `simd`: probe with AVX2 if the CPU
+    /// has it.
+    fn new(patterns: &[&[u8]], keyed: &[usize], stride: usize, simd: bool) -> Grams {
         // About 16 bits per key, at most 64 KiB: the bitmaps of all the
         // buffers of a transaction should stay in L2 (32 bits per key
         // measured no faster on ET Open: most failed verifications are
@@ -739,6 +754,7 @@ impl Grams {
             arena: arena.into(),
             long,
             short: short.into(),
+            vector: simd && vector_probe_enabled(),
         }
     }
 
@@ -756,6 +772,17 @@ impl Grams {
             let bit = hash(g) >> bit_shift;
             bits[(bit >> 6) as usize & word_mask] & (1 << (bit & 63)) != 0
         };
+        #[cfg(target_arch = "x86_64")]
+        if self.short.is_empty() && self.vector {
+            // SAFETY: `vector` is set only if the CPU has AVX2; the bitmap
+            // has `2^(32 - bit_shift)` bits; strides are at most 4.
+            unsafe {
+                crate::gram_probe::probe(hay, self.stride, bits, bit_shift, FOLD, MUL, |i| {
+                    self.verify(hay, i, fold_gram(&hay[i..]), f)
+                })
+            };
+            return;
+        }
         if self.short.is_empty() {
             let stride = self.stride;
             let mut i = 0;
