@@ -51,11 +51,10 @@ pub struct CaptureReader<R> {
 }
 
 impl CaptureReader<File> {
-    /// Opens a capture file, mapped into memory when it is a regular file
-    /// (frames then borrow the mapping: no copy at all).
+    /// Opens a capture file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let file = File::open(path).map_err(CaptureError::io)?;
-        CaptureReader::from_input(ReadBuffer::mapped(file))
+        CaptureReader::from_input(ReadBuffer::new(file))
     }
 }
 

@@ -91,16 +91,16 @@ fn truncated_pcap_delivers_complete_frames_then_errors() {
         assert_eq!(err.kind(), CaptureErrorKind::Truncated, "cut {cut}");
         assert!(r.next_frame().unwrap().is_none());
     }
-    // The same from files, which `open` maps into memory.
+    // The same from files (`open`).
     let dir = std::env::temp_dir().join(format!("vigil-truncated-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for cut in [first_end + 1, bytes.len() - 1] {
         let path = dir.join(format!("cut-{cut}.pcap"));
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let mut r = CaptureReader::open(&path).unwrap();
-        assert!(r.next_frame().unwrap().is_some(), "mapped, cut {cut}");
+        assert!(r.next_frame().unwrap().is_some(), "file, cut {cut}");
         let err = r.next_frame().unwrap_err();
-        assert_eq!(err.kind(), CaptureErrorKind::Truncated, "mapped, cut {cut}");
+        assert_eq!(err.kind(), CaptureErrorKind::Truncated, "file, cut {cut}");
     }
     let whole = dir.join("whole.pcap");
     std::fs::write(&whole, &bytes).unwrap();
