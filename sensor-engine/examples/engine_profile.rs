@@ -103,11 +103,13 @@ fn main() {
         );
         for s in &g.scans {
             println!(
-                "  {:<22} {:>6} patterns ({} short) stride {} dfa={} {} bytes",
+                "  {:<22} {:>6} patterns ({} short) stride {} pairs {} teddy {} dfa={} {} bytes",
                 s.slot.name(),
                 s.patterns,
                 s.short,
                 s.stride,
+                s.pair_literals,
+                s.teddy_literals,
                 s.dfa,
                 s.bytes
             );

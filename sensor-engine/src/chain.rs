@@ -89,7 +89,7 @@ impl CContent {
                 let first = self.pat[0];
                 let upper = first.to_ascii_uppercase();
                 memchr::memchr2_iter(first, upper, &region[..region.len() - m + 1])
-                    .find(|&i| region[i..i + m].eq_ignore_ascii_case(&self.pat))
+                    .find(|&i| crate::fold::eq_ignore_case(&region[i..i + m], &self.pat))
                     .map(|i| lo + i)
             }
         }
@@ -98,7 +98,7 @@ impl CContent {
     fn eq_at(&self, hay: &[u8], s: usize) -> bool {
         let cand = &hay[s..s + self.pat.len()];
         if self.ir.nocase {
-            cand.eq_ignore_ascii_case(&self.pat)
+            crate::fold::eq_ignore_case(cand, &self.pat)
         } else {
             cand == &*self.pat
         }

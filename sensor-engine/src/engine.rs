@@ -305,6 +305,8 @@ impl EngineBuilder {
                     short: bytes.iter().filter(|b| b.len() < 4).count(),
                     dfa: scanner.is_dfa(),
                     stride: scanner.stride(),
+                    pair_literals: scanner.split().0,
+                    teddy_literals: scanner.split().1,
                     bytes: scanner.memory_usage(),
                 });
                 scans.push(Scan {
@@ -589,7 +591,7 @@ impl Anchors {
                     } else {
                         &hay[..n]
                     };
-                    if at.eq_ignore_ascii_case(&e.lit) {
+                    if crate::fold::eq_lowercase(at, &e.lit) {
                         f(e.rule);
                     }
                 }
@@ -626,6 +628,11 @@ pub struct ScanStats {
     pub dfa: bool,
     /// Gram filter stride (0: no gram filter).
     pub stride: usize,
+    /// Literals found one by one with SIMD (too short for the gram
+    /// filter's stride, or too few for a Teddy).
+    pub pair_literals: usize,
+    /// Literals found by a Teddy.
+    pub teddy_literals: usize,
     /// Heap bytes.
     pub bytes: usize,
 }

@@ -34,6 +34,22 @@ pub(crate) fn available() -> bool {
 /// Longest stride the vector probe handles.
 pub(crate) const MAX_STRIDE: usize = 4;
 
+/// Per stride, the shuffle indices of a step: in each lane, byte `t` of
+/// gram `k` is byte `s * k + t` of the lane's load.
+static GRAM_BYTES: [[u8; 32]; MAX_STRIDE] = {
+    let mut t = [[0u8; 32]; MAX_STRIDE];
+    let mut s = 0;
+    while s < MAX_STRIDE {
+        let mut j = 0;
+        while j < 32 {
+            t[s][j] = ((s + 1) * (j % 16 / 4) + j % 4) as u8;
+            j += 1;
+        }
+        s += 1;
+    }
+    t
+};
+
 /// What a step needs besides the haystack, in registers.
 struct Consts {
     /// Per lane, the byte `s * k + t` of the lane's load for byte `t` of
@@ -73,13 +89,9 @@ pub(crate) unsafe fn probe(
         return;
     }
     let s = stride;
-    let mut idx = [0u8; 32];
-    for (j, b) in idx.iter_mut().enumerate() {
-        *b = (s * (j % 16 / 4) + j % 4) as u8;
-    }
-    // SAFETY: AVX2 is enabled; `idx` is 32 bytes.
+    // SAFETY: AVX2 is enabled; a row of `GRAM_BYTES` is 32 bytes.
     let c = Consts {
-        idx: unsafe { _mm256_loadu_si256(idx.as_ptr().cast()) },
+        idx: unsafe { _mm256_loadu_si256(GRAM_BYTES[s - 1].as_ptr().cast()) },
         fold: _mm256_set1_epi32(fold as i32),
         mul: _mm256_set1_epi32(mul as i32),
         shift: _mm_cvtsi32_si128(bit_shift as i32),

@@ -54,6 +54,7 @@ mod chain;
 mod engine;
 mod error;
 mod fields;
+mod fold;
 #[cfg(target_arch = "x86_64")]
 mod gram_probe;
 mod input;

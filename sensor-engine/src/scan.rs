@@ -35,6 +35,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::error::{BuildError, BuildErrorKind};
+use crate::fold::eq_lowercase;
 #[cfg(target_arch = "x86_64")]
 use crate::teddy::{self, Teddy};
 
@@ -251,7 +252,7 @@ impl PairLit {
             let mut m = unsafe { self.chunk(hay.as_ptr().add(s)) };
             while m != 0 {
                 let at = s + m.trailing_zeros() as usize;
-                if hay[at..at + len].eq_ignore_ascii_case(&self.lit) {
+                if eq_lowercase(&hay[at..at + len], &self.lit) {
                     f(self.pattern);
                 }
                 m &= m - 1;
@@ -267,7 +268,7 @@ impl PairLit {
             let mut m = unsafe { self.chunk(hay.as_ptr().add(from)) } >> (s - from) << (s - from);
             while m != 0 {
                 let at = from + m.trailing_zeros() as usize;
-                if hay[at..at + len].eq_ignore_ascii_case(&self.lit) {
+                if eq_lowercase(&hay[at..at + len], &self.lit) {
                     f(self.pattern);
                 }
                 m &= m - 1;
@@ -277,7 +278,7 @@ impl PairLit {
         for at in s..starts {
             if hay[at + self.i1] | 0x20 == self.a1
                 && hay[at + self.i2] | 0x20 == self.a2
-                && hay[at..at + len].eq_ignore_ascii_case(&self.lit)
+                && eq_lowercase(&hay[at..at + len], &self.lit)
             {
                 f(self.pattern);
             }
@@ -301,7 +302,7 @@ impl PairLit {
             (short.positions(self.a1) >> self.i1) & (short.positions(self.a2) >> self.i2) & valid;
         while m != 0 {
             let at = m.trailing_zeros() as usize;
-            if hay[at..at + len].eq_ignore_ascii_case(&self.lit) {
+            if eq_lowercase(&hay[at..at + len], &self.lit) {
                 f(self.pattern);
             }
             m &= m - 1;
@@ -561,6 +562,19 @@ impl Scanner {
         matches!(self, Scanner::Ac(_))
     }
 
+    /// Literals found by pair search and by a [`Teddy`] (0 for a DFA).
+    pub(crate) fn split(&self) -> (usize, usize) {
+        match self {
+            Scanner::Ac(_) => (0, 0),
+            #[cfg(target_arch = "x86_64")]
+            Scanner::Filters { pairs, teddy, .. } => {
+                (pairs.len(), teddy.as_ref().map_or(0, |t| t.len()))
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            Scanner::Filters { pairs, .. } => (pairs.len(), 0),
+        }
+    }
+
     /// Gram filter stride (0 without one).
     pub(crate) fn stride(&self) -> usize {
         match self {
@@ -655,19 +669,14 @@ impl Grams {
     /// bytes long when `stride > 1`); `simd`: probe with AVX2 if the CPU
     /// has it.
     fn new(patterns: &[&[u8]], keyed: &[usize], stride: usize, simd: bool) -> Grams {
-        // About 16 bits per key, at most 64 KiB: the bitmaps of all the
-        // buffers of a transaction should stay in L2 (32 bits per key
-        // measured no faster on ET Open: most failed verifications are
-        // grams common in traffic, not bitmap collisions).
+        // About 64 bits per key, at most 64 KiB: the bitmaps of all the
+        // buffers of a transaction should stay in L2. With 16 bits per
+        // key, 4 in 10 verifications of a request with all of ET Open
+        // were bitmap collisions, which cost more than the vector probe
+        // of all positions (short keys, up to three probes per position,
+        // want the low collision rate too).
         let keys = keyed.len() * stride;
-        // Short keys add up to three probes per position: 64 bits per key
-        // then keep bitmap collisions as rare per position.
-        let bits_per_key = if keyed.iter().any(|&i| patterns[i].len() < GRAM) {
-            64
-        } else {
-            16
-        };
-        let bit_bits = (keys.max(1) * bits_per_key)
+        let bit_bits = (keys.max(1) * 64)
             .next_power_of_two()
             .trailing_zeros()
             .clamp(12, 19);
@@ -834,7 +843,7 @@ impl Grams {
                 continue;
             };
             if let Some(cand) = hay.get(start..start + len)
-                && cand.eq_ignore_ascii_case(&self.arena[off..off + len])
+                && eq_lowercase(cand, &self.arena[off..off + len])
             {
                 f(e.pattern as usize);
             }

@@ -22,6 +22,7 @@ use std::arch::x86_64::{
     _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi16, _mm_srli_si128, _mm_storeu_si128,
 };
 
+use crate::fold::eq_lowercase;
 use crate::scan::rank;
 
 /// Window bytes.
@@ -107,6 +108,11 @@ impl Teddy {
             starts,
             lits: keyed.into_iter().map(|(_, l)| l).collect(),
         }
+    }
+
+    /// Number of literals.
+    pub(crate) fn len(&self) -> usize {
+        self.lits.len()
     }
 
     pub(crate) fn memory_usage(&self) -> usize {
@@ -219,7 +225,7 @@ impl Teddy {
                         continue;
                     };
                     if let Some(cand) = hay.get(start..start + l.lit.len())
-                        && cand.eq_ignore_ascii_case(&l.lit)
+                        && eq_lowercase(cand, &l.lit)
                     {
                         f(l.pattern);
                     }
