@@ -167,6 +167,10 @@ pub struct Bank {
     pub start_row: u32,
     /// Which maps hold entries ([`blocks`] bits).
     pub blocks: u32,
+    /// Length of the longest pattern: no state is deeper, so a walk started
+    /// from the start state `max_len - 1` bytes early reaches the true state
+    /// (the two-lane walk relies on it).
+    pub max_len: u32,
 }
 
 /// Bits of [`Bank::blocks`].
@@ -225,7 +229,7 @@ pub struct DfaResume {
 
 /// Payload bytes the automaton walks per `bpf_loop` iteration: amortizes the
 /// callback's cost over several bytes.
-pub const DFA_BYTES_PER_STEP: u32 = 16;
+pub const DFA_BYTES_PER_STEP: u32 = 64;
 
 /// Bits of the `PATTERN_DIRECTIONS` load-time global.
 pub mod directions {

@@ -534,10 +534,7 @@ fn raw_records_carry_the_drop_fields() {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let reader = thread::spawn(move || {
-        let ns = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
-        // SAFETY: setns on this thread only, with a valid namespace fd.
-        let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0);
+        support::in_netns::join_netns(&netns);
         let mut capture = vigil::capture::KernelCapture::attach(&config).unwrap();
         ready_tx.send(capture.enforcer().unwrap()).unwrap();
         let mut headers = Vec::new();

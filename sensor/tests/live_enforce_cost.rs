@@ -10,7 +10,12 @@ mod support;
 use std::{thread, time::Duration};
 
 use sensor_common::Direction;
-use support::{LabGuard, assert_no_vigil_programs, in_netns::InNetnsCapture, serial, support_dir};
+use support::{
+    LabGuard, assert_no_vigil_programs,
+    frames::tcp_frame,
+    in_netns::{InNetnsCapture, join_netns},
+    serial, support_dir,
+};
 use vigil::{
     capture::{CaptureConfig, KernelCapture},
     enforce::{BlockSet, CompiledDfa, EnforceLimits, Mode, Pattern},
@@ -51,34 +56,6 @@ Accept-Language: en-US,en;q=0.5\r\n\
 Accept-Encoding: gzip, deflate\r\n\
 Cookie: session=4f2a9c1e7b3d5a60; theme=dark\r\n\
 Connection: keep-alive\r\n\r\n";
-
-/// An Ethernet/IPv4/TCP frame from the lab client to the server carrying
-/// `payload` (PSH|ACK, or a bare ACK when empty). Checksums are left zero:
-/// the classifier does not verify them.
-fn tcp_frame(payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(54 + payload.len());
-    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
-    let total = (20 + 20 + payload.len()) as u16;
-    f.extend_from_slice(&[
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0x12,
-        0x34,
-        0x40,
-        0,
-    ]);
-    f.extend_from_slice(&[64, 6, 0, 0, 10, 77, 0, 1, 10, 77, 0, 2]);
-    f.extend_from_slice(&40000u16.to_be_bytes());
-    f.extend_from_slice(&PORT.to_be_bytes());
-    f.extend_from_slice(&1_000_000u32.to_be_bytes());
-    f.extend_from_slice(&2_000_000u32.to_be_bytes());
-    let flags = if payload.is_empty() { 0x10 } else { 0x18 };
-    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    f.extend_from_slice(payload);
-    f
-}
 
 /// Requests per second the lab's clients complete in `LOAD_SECONDS`.
 fn request_rate(lab: &LabGuard) -> f64 {
@@ -122,6 +99,8 @@ struct Samples {
     requests_per_s: Vec<f64>,
     ingress_ns: Vec<f64>,
     egress_ns: Vec<f64>,
+    /// Both hooks' run time over both hooks' runs: the average per packet.
+    all_ns: Vec<f64>,
     /// Time to compile and install the block set (`Enforcer::replace`).
     replace_ms: Vec<f64>,
     packets: u64,
@@ -164,6 +143,11 @@ fn measure(lab: &LabGuard, mode: Mode, set: &BlockSet, samples: &mut Samples) {
     };
     samples.ingress_ns.push(avg("vigil_ingress"));
     samples.egress_ns.push(avg("vigil_egress"));
+    let (time, runs) = summary
+        .program_stats
+        .iter()
+        .fold((0, 0), |(t, n), p| (t + p.run_time_ns, n + p.run_count));
+    samples.all_ns.push(time as f64 / runs.max(1) as f64);
     samples.packets += summary.counters.packets_seen;
 }
 
@@ -233,13 +217,14 @@ fn per_packet_cost_and_throughput_with_patterns() {
         format!("{lo:.0}-{hi:.0}")
     };
     eprintln!(
-        "{:<20} {:>10} {:>9} {:>14} {:>12} {:>11} {:>9} {:>11}",
+        "{:<20} {:>10} {:>9} {:>14} {:>12} {:>11} {:>8} {:>9} {:>11}",
         "configuration",
         "req/s",
         "% of none",
         "req/s range",
         "ingress ns",
         "egress ns",
+        "all ns",
         "packets",
         "replace ms"
     );
@@ -253,13 +238,14 @@ fn per_packet_cost_and_throughput_with_patterns() {
     for ((label, _, _), s) in sets.iter().zip(&samples) {
         let rps = median(&s.requests_per_s);
         eprintln!(
-            "{:<20} {:>10.0} {:>8.1}% {:>14} {:>12.0} {:>11.0} {:>9} {:>11.1}",
+            "{:<20} {:>10.0} {:>8.1}% {:>14} {:>12.0} {:>11.0} {:>8.0} {:>9} {:>11.1}",
             label,
             rps,
             100.0 * rps / base,
             range(&s.requests_per_s),
             median(&s.ingress_ns),
             median(&s.egress_ns),
+            median(&s.all_ns),
             s.packets,
             median(&s.replace_ms)
         );
@@ -301,21 +287,17 @@ fn per_packet_cost_on_fixed_frames() {
     let lab = LabGuard::up("ve-trun");
     let netns = lab.lab.netns(LabSide::Server);
     let iface = lab.lab.iface(LabSide::Server).to_string();
-    let request = tcp_frame(BENIGN_REQUEST.as_bytes());
-    let ack = tcp_frame(b"");
+    let request = tcp_frame(PORT, BENIGN_REQUEST.as_bytes());
+    let ack = tcp_frame(PORT, b"");
     let all = patterns(1000);
     let attack = {
         let mut r = BENIGN_REQUEST.replace("theme=dark", "theme=");
         r.insert_str(r.len() - 4, &String::from_utf8_lossy(&all[999].bytes));
-        tcp_frame(r.as_bytes())
+        tcp_frame(PORT, r.as_bytes())
     };
     let rows = thread::scope(|s| {
         s.spawn(|| {
-            let ns = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
-            // SAFETY: setns on this thread only, with a valid namespace fd.
-            let rc =
-                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0);
+            join_netns(&netns);
             let mut rows = Vec::new();
             for (label, mode, n) in [
                 ("IDS", Mode::Ids, 0),
@@ -380,15 +362,14 @@ fn pattern_depth_bounds_the_inspection() {
     let lab = LabGuard::up("ve-depth");
     let netns = lab.lab.netns(LabSide::Server);
     let iface = lab.lab.iface(LabSide::Server).to_string();
-    let late = tcp_frame(format!("{}X-Attack: ${{jndi:x}}\r\n\r\n", "a".repeat(300)).as_bytes());
-    let early = tcp_frame(b"GET /${jndi:x} HTTP/1.1\r\n\r\n");
+    let late = tcp_frame(
+        PORT,
+        format!("{}X-Attack: ${{jndi:x}}\r\n\r\n", "a".repeat(300)).as_bytes(),
+    );
+    let early = tcp_frame(PORT, b"GET /${jndi:x} HTTP/1.1\r\n\r\n");
     thread::scope(|s| {
         s.spawn(|| {
-            let ns = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
-            // SAFETY: setns on this thread only, with a valid namespace fd.
-            let rc =
-                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0);
+            join_netns(&netns);
             for (depth, late_verdict) in [(None, DROP), (Some(100), PASS)] {
                 let mut config = CaptureConfig::new(&iface);
                 config.enforce.mode = Mode::Ips;

@@ -63,6 +63,7 @@ pub struct CompiledDfa {
     matches: Vec<DfaMatch>,
     exact: bool,
     patterns: usize,
+    max_len: u32,
 }
 
 impl CompiledDfa {
@@ -136,6 +137,7 @@ impl CompiledDfa {
             matches,
             exact,
             patterns: patterns.len(),
+            max_len: patterns.iter().map(|p| p.bytes.len()).max().unwrap_or(0) as u32,
         })
     }
 
@@ -157,6 +159,11 @@ impl CompiledDfa {
     /// Number of patterns compiled.
     pub fn patterns(&self) -> usize {
         self.patterns
+    }
+
+    /// Length of the longest pattern, the deepest state's depth.
+    pub fn max_pattern_len(&self) -> u32 {
+        self.max_len
     }
 
     /// False when a mixed case-sensitivity set was compiled case-insensitive

@@ -436,6 +436,7 @@ impl Enforcer {
             classes: dfa.class_count(),
             start_row: table.start_row,
             blocks: 0,
+            max_len: dfa.max_pattern_len(),
         })
     }
 

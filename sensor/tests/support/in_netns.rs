@@ -19,6 +19,15 @@ use vigil::{
     enforce::Enforcer,
 };
 
+/// Moves the calling thread into network namespace `netns` (namespaces are
+/// per thread; the rest of the process stays where it is).
+pub fn join_netns(netns: &str) {
+    let ns = File::open(format!("/run/netns/{netns}")).unwrap();
+    // SAFETY: setns on this thread only, with a valid namespace fd.
+    let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {netns}");
+}
+
 /// A capture attached in a lab namespace, reading records on its own thread.
 pub struct InNetnsCapture {
     pub enforcer: Enforcer,
@@ -47,10 +56,7 @@ impl InNetnsCapture {
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let netns = netns.to_string();
         let thread = thread::spawn(move || {
-            let ns = File::open(format!("/run/netns/{netns}")).expect("open netns");
-            // SAFETY: setns on this thread only, with a valid namespace fd.
-            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns {netns}");
+            join_netns(&netns);
             let mut capture = match KernelCapture::attach(&config) {
                 Ok(c) => c,
                 Err(e) => {

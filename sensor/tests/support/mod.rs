@@ -2,6 +2,7 @@
 //! real `vigil capture` binary run inside a lab namespace.
 #![allow(dead_code)]
 
+pub mod frames;
 pub mod in_netns;
 pub mod run;
 

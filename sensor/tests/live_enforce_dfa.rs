@@ -1,0 +1,165 @@
+//! The kernel's pattern automaton against a naive search: random payloads,
+//! with and without a pattern planted (often across the point where the
+//! two-lane walk splits a long payload), run through the real classifier
+//! with `BPF_PROG_TEST_RUN`. A payload is dropped exactly when one of the
+//! patterns occurs in it.
+
+mod support;
+
+use std::thread;
+
+use sensor_common::Direction;
+use support::{
+    LabGuard, assert_no_vigil_programs, frames::tcp_frame_seq, in_netns::join_netns, serial,
+};
+use vigil::{
+    capture::{CaptureConfig, KernelCapture},
+    enforce::{BlockSet, CompiledDfa, EnforceLimits, Mode, Pattern},
+    lab::Side as LabSide,
+};
+
+const PORT: u16 = 9200;
+/// TC_ACT_UNSPEC (pass on) and TC_ACT_SHOT.
+const PASS: u32 = u32::MAX;
+const DROP: u32 = 2;
+/// The classifier's default snap length: payload bytes it captures.
+const SNAPLEN: usize = 2048;
+
+/// A small deterministic generator (the test must replay the same cases).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        self.next() % n
+    }
+}
+
+const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789${}()/.:;=-_% \r\n";
+
+fn random_bytes(rng: &mut Lcg, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+        .collect()
+}
+
+/// Pattern sets: many short literals (an automaton spread over several
+/// table chunks, so walks cross chunks), and a few of very different
+/// lengths (a long one makes the lanes overlap by hundreds of bytes).
+fn pattern_sets() -> Vec<(&'static str, Vec<Pattern>)> {
+    let mut rng = Lcg(0xdfa0_0001);
+    let many = (0..1500)
+        .map(|i| {
+            let len = 4 + rng.below(14);
+            Pattern::new(random_bytes(&mut rng, len), 20_000 + i)
+        })
+        .collect();
+    let mixed = vec![
+        Pattern::new("${jndi:", 1),
+        Pattern::new("/etc/passwd", 2),
+        Pattern::new("q%", 3),
+        Pattern::new(random_bytes(&mut rng, 300), 4),
+        Pattern::new(random_bytes(&mut rng, 41), 5),
+    ];
+    vec![("1,500 short patterns", many), ("mixed lengths", mixed)]
+}
+
+fn occurs(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Payloads of every length class (below and above the split threshold),
+/// half of them with a pattern planted: anywhere, or straddling where lane
+/// A ends.
+fn payloads(rng: &mut Lcg, patterns: &[Pattern], count: usize) -> Vec<Vec<u8>> {
+    let overlap = patterns.iter().map(|p| p.bytes.len()).max().unwrap() - 1;
+    (0..count)
+        .map(|i| {
+            let len = match i % 4 {
+                0 => 1 + rng.below(64),
+                1 => 64 + rng.below(400),
+                _ => 400 + rng.below(SNAPLEN - 400),
+            };
+            let mut payload = random_bytes(rng, len);
+            if i % 2 == 0 {
+                let pattern = &patterns[rng.below(patterns.len())].bytes;
+                if pattern.len() <= len {
+                    let mid = (len + overlap) / 2;
+                    let at = if i % 3 == 0 && mid < len {
+                        // Ending within a few bytes of lane A's end.
+                        let end = (mid + rng.below(8)).clamp(pattern.len(), len);
+                        end - pattern.len()
+                    } else {
+                        rng.below(len - pattern.len() + 1)
+                    };
+                    payload[at..at + pattern.len()].copy_from_slice(pattern);
+                }
+            }
+            payload
+        })
+        .collect()
+}
+
+#[test]
+fn kernel_automaton_agrees_with_a_naive_search() {
+    let _serial = serial();
+    let lab = LabGuard::up("ve-dfa");
+    let netns = lab.lab.netns(LabSide::Server);
+    let iface = lab.lab.iface(LabSide::Server).to_string();
+    thread::scope(|s| {
+        s.spawn(|| {
+            join_netns(&netns);
+            let mut rng = Lcg(0x05ee_ddfa);
+            for (label, patterns) in pattern_sets() {
+                let set = BlockSet {
+                    patterns: patterns.clone(),
+                    ..BlockSet::default()
+                };
+                let dfa = CompiledDfa::compile(&patterns).unwrap();
+                let mut config = CaptureConfig::new(&iface);
+                config.enforce.mode = Mode::Ips;
+                config.enforce.limits = EnforceLimits::fitting(&dfa);
+                config.ring_bytes = 64 << 20;
+                // Nobody reads the ring: never wake a reader.
+                config.wakeup_threshold = u64::MAX;
+                let mut capture = KernelCapture::attach(&config).unwrap();
+                capture.enforcer().unwrap().replace(&set).unwrap();
+                let (mut dropped, mut passed) = (0, 0);
+                for (i, payload) in payloads(&mut rng, &patterns, 800).iter().enumerate() {
+                    let expected = patterns.iter().any(|p| occurs(payload, &p.bytes));
+                    assert_eq!(dfa.find(payload).is_some(), expected, "user-space walk");
+                    // Sequence numbers far apart: no payload resumes
+                    // another's walk.
+                    let frame = tcp_frame_seq(PORT, (i as u32) << 16, payload);
+                    let run = capture.test_run(Direction::Ingress, &frame, 1).unwrap();
+                    let want = if expected { DROP } else { PASS };
+                    assert_eq!(
+                        run.retval,
+                        want,
+                        "{label}: payload {i} of {} bytes: {:?}",
+                        payload.len(),
+                        String::from_utf8_lossy(payload)
+                    );
+                    if expected {
+                        dropped += 1;
+                    } else {
+                        passed += 1;
+                    }
+                }
+                // The cases exercised both outcomes.
+                assert!(dropped > 200 && passed > 200, "{label}: {dropped} {passed}");
+            }
+        })
+        .join()
+        .unwrap()
+    });
+    drop(lab);
+    assert_no_vigil_programs();
+}
