@@ -59,6 +59,21 @@ impl AppOutput {
     }
 }
 
+/// The HTTP parser's outputs going straight into the driver's output
+/// vector, tagged with their side (no vector of their own per delivery).
+struct HttpOutputs<'a> {
+    side: Side,
+    out: &'a mut Vec<AppOutput>,
+}
+
+impl Extend<HttpOutput> for HttpOutputs<'_> {
+    fn extend<I: IntoIterator<Item = HttpOutput>>(&mut self, outputs: I) {
+        let side = self.side;
+        self.out
+            .extend(outputs.into_iter().map(|o| AppOutput::from_http(side, o)));
+    }
+}
+
 /// Bytes of one side held while the protocol is not yet known.
 const DETECT_BYTES: usize = 16;
 
@@ -170,11 +185,7 @@ impl AppState {
     pub(crate) fn gap(&mut self, side: Side, n: u64, out: &mut Vec<AppOutput>) {
         match self {
             AppState::Detecting { .. } => *self = AppState::Opaque,
-            AppState::Http(h) => {
-                let mut o = Vec::new();
-                h.gap(side, n, &mut o);
-                out.extend(o.into_iter().map(|x| AppOutput::from_http(side, x)));
-            }
+            AppState::Http(h) => h.gap(side, n, &mut HttpOutputs { side, out }),
             AppState::Tls(t) => {
                 if side == Side::ToServer
                     && let Some(a) = t.gap()
@@ -253,12 +264,7 @@ impl AppState {
                 continue;
             }
             let used = match self {
-                AppState::Http(h) => {
-                    let mut o = Vec::new();
-                    let used = h.feed(side, data, ts_ns, &mut o);
-                    out.extend(o.into_iter().map(|x| AppOutput::from_http(side, x)));
-                    used
-                }
+                AppState::Http(h) => h.feed(side, data, ts_ns, &mut HttpOutputs { side, out }),
                 AppState::Tls(t) => {
                     match t.feed(data) {
                         TlsFed::Nothing => {}

@@ -86,6 +86,46 @@ pub(crate) fn starts_with_method(data: &[u8]) -> Option<bool> {
     if undecided { None } else { Some(false) }
 }
 
+/// The end of the header block in `bytes` (just past its blank line, LF
+/// or CRLF), looking from `from` on.
+fn block_end(bytes: &[u8], from: usize) -> Option<usize> {
+    for nl in memchr::memchr_iter(b'\n', &bytes[from..]) {
+        let i = from + nl;
+        match bytes.get(i + 1) {
+            Some(b'\n') => return Some(i + 2),
+            Some(b'\r') if bytes.get(i + 2) == Some(&b'\n') => return Some(i + 3),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The size of a chunk-size line (`1a;ext=1\r`, line feed excluded), or
+/// `None` if it is not one: no hex digits, more than 15, or bytes after
+/// them that are neither an extension nor whitespace.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let start = line
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(line.len());
+    let digits = line[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    let rest_ok = line[start + digits..]
+        .iter()
+        .all(|&b| matches!(b, b';' | b'\r' | b' ' | b'\t') || b.is_ascii_graphic());
+    if digits == 0 || digits > 15 || !rest_ok {
+        return None;
+    }
+    let value = line[start..start + digits].iter().fold(0u64, |acc, &b| {
+        // Hex digits only (checked above); 15 of them fit in 64 bits.
+        let d = (b as char).to_digit(16).unwrap_or(0);
+        acc << 4 | u64::from(d)
+    });
+    Some(value)
+}
+
 pub(crate) struct HalfParser {
     is_request: bool,
     mode: Mode,
@@ -250,24 +290,18 @@ impl HalfParser {
         let before = self.buf.len();
         let room = self.max_header.saturating_sub(before);
         let take = data.len().min(room);
-        self.buf.extend_from_slice(&data[..take]);
-        let from = self.scan;
-        let mut end = None;
-        for nl in memchr::memchr_iter(b'\n', &self.buf[from..]) {
-            let i = from + nl;
-            match self.buf.get(i + 1) {
-                Some(b'\n') => {
-                    end = Some(i + 2);
-                    break;
-                }
-                Some(b'\r') if self.buf.get(i + 2) == Some(&b'\n') => {
-                    end = Some(i + 3);
-                    break;
-                }
-                _ => {}
+        if before == 0 {
+            if let Some(end) = block_end(&data[..take], 0) {
+                // The whole block is in this segment (the common case): copy
+                // just the block, not the segment with the body after it.
+                self.mode = Mode::Start;
+                return (end, Fed::Block(data[..end].to_vec()));
             }
+            // Searched already: only the last bytes can start the end.
+            self.scan = take.saturating_sub(2);
         }
-        if let Some(end) = end {
+        self.buf.extend_from_slice(&data[..take]);
+        if let Some(end) = block_end(&self.buf, self.scan) {
             let consumed = end - before;
             self.buf.truncate(end);
             let block = std::mem::take(&mut self.buf);
@@ -294,27 +328,13 @@ impl HalfParser {
             }
             return (data.len(), Fed::Nothing);
         };
-        self.buf.extend_from_slice(&data[..nl]);
-        let line = std::mem::take(&mut self.buf);
-        let digits: Vec<u8> = line
-            .iter()
-            .copied()
-            .skip_while(|b| matches!(b, b' ' | b'\t'))
-            .take_while(u8::is_ascii_hexdigit)
-            .collect();
-        let rest_ok = line
-            .iter()
-            .skip_while(|b| matches!(b, b' ' | b'\t'))
-            .skip(digits.len())
-            .all(|&b| matches!(b, b';' | b'\r' | b' ' | b'\t') || b.is_ascii_graphic());
-        let size = if digits.is_empty() || digits.len() > 15 || !rest_ok {
-            None
+        // A line within one segment is read where it is, without a copy.
+        let size = if self.buf.is_empty() {
+            chunk_size(&data[..nl])
         } else {
-            std::str::from_utf8(&digits)
-                .ok()
-                .and_then(|s| u64::from_str_radix(s, 16).ok())
+            self.buf.extend_from_slice(&data[..nl]);
+            chunk_size(&self.buf)
         };
-        self.buf = line;
         self.buf.clear();
         match size {
             Some(0) => {

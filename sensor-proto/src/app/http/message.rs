@@ -146,24 +146,37 @@ fn trim(b: &[u8], mut range: Range<usize>) -> Range<usize> {
     range
 }
 
+/// The lines of `raw` without their line endings (LF or CRLF); a last line
+/// without a line feed counts.
+fn lines(raw: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', raw).chain(
+        // The unterminated rest, if any.
+        (!raw.is_empty() && raw[raw.len() - 1] != b'\n').then_some(raw.len()),
+    );
+    ends.map(move |nl| {
+        let end = if nl < raw.len() && nl > start && raw[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        let line = start..end;
+        start = nl + 1;
+        line
+    })
+}
+
 impl HeaderBlock {
     /// Parses a complete header block (start line, fields, blank line).
     pub(crate) fn parse(raw: Vec<u8>, anomalies: &mut Vec<HttpAnomaly>) -> HeaderBlock {
-        let mut lines: Vec<Range<usize>> = Vec::with_capacity(16);
-        let mut start = 0;
+        // A first pass counts the lines (to size `headers` once) and looks
+        // for bare line feeds; the second walks the lines without a vector
+        // of them.
+        let mut newlines = 0;
         let mut bare_lf = false;
         for nl in memchr::memchr_iter(b'\n', &raw) {
-            let end = if nl > start && raw[nl - 1] == b'\r' {
-                nl - 1
-            } else {
-                bare_lf = true;
-                nl
-            };
-            lines.push(start..end);
-            start = nl + 1;
-        }
-        if start < raw.len() {
-            lines.push(start..raw.len());
+            newlines += 1;
+            bare_lf |= nl == 0 || raw[nl - 1] != b'\r';
         }
         if bare_lf {
             anomalies.push(HttpAnomaly::BareLf);
@@ -171,15 +184,16 @@ impl HeaderBlock {
         if memchr::memchr(0, &raw).is_some() {
             anomalies.push(HttpAnomaly::NulInHeaders);
         }
-        let start_line = lines.first().cloned().unwrap_or(0..0);
+        let mut lines = lines(&raw);
+        let start_line = lines.next().unwrap_or(0..0);
         let mut block = HeaderBlock {
             start_line: start_line.start as u32..start_line.end as u32,
-            headers: Vec::with_capacity(lines.len()),
+            headers: Vec::with_capacity(newlines),
             extra: Vec::new(),
             normalized: Vec::new(),
             raw: Vec::new(),
         };
-        for line in lines.into_iter().skip(1) {
+        for line in lines {
             if line.is_empty() {
                 break;
             }
@@ -209,6 +223,12 @@ impl HeaderBlock {
             });
         }
         block.raw = raw;
+        let normalized_len = block
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 4)
+            .sum();
+        block.normalized = Vec::with_capacity(normalized_len);
         for h in &block.headers {
             block.normalized.extend_from_slice(&block.raw[r(&h.name)]);
             block.normalized.extend_from_slice(b": ");
@@ -384,9 +404,41 @@ pub struct HttpRequest {
     pub(crate) stream_end: u64,
 }
 
-/// Splits a start line at runs of spaces/tabs into at most three parts.
-fn split_start_line(line: &[u8], offset: usize) -> Vec<Range<usize>> {
-    let mut parts = Vec::with_capacity(3);
+/// The parts of a start line: at most three ranges.
+struct StartLineParts {
+    parts: [Range<usize>; 3],
+    len: usize,
+}
+
+impl StartLineParts {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, i: usize) -> Option<&Range<usize>> {
+        self.parts[..self.len].get(i)
+    }
+
+    fn push(&mut self, part: Range<usize>) {
+        self.parts[self.len] = part;
+        self.len += 1;
+    }
+}
+
+impl std::ops::Index<usize> for StartLineParts {
+    type Output = Range<usize>;
+    fn index(&self, i: usize) -> &Range<usize> {
+        &self.parts[..self.len][i]
+    }
+}
+
+/// Splits a start line at runs of spaces/tabs into at most three parts
+/// (on the stack: this runs once per message).
+fn split_start_line(line: &[u8], offset: usize) -> StartLineParts {
+    let mut parts = StartLineParts {
+        parts: [0..0, 0..0, 0..0],
+        len: 0,
+    };
     let mut i = 0;
     while i < line.len() && parts.len() < 3 {
         while i < line.len() && matches!(line[i], b' ' | b'\t') {

@@ -128,13 +128,13 @@ impl HttpState {
     }
 
     /// `n` bytes of `side` were lost.
-    pub fn gap(&mut self, side: Side, n: u64, out: &mut Vec<HttpOutput>) {
+    pub fn gap(&mut self, side: Side, n: u64, out: &mut impl Extend<HttpOutput>) {
         self.position[side.index()] += n;
         if side == Side::ToClient && self.response.skippable() < n {
             self.response_gap = true;
         }
         if let Some(a) = self.half(side).gap(n) {
-            out.push(HttpOutput::Anomaly(a));
+            out.extend([HttpOutput::Anomaly(a)]);
         }
     }
 
@@ -150,19 +150,19 @@ impl HttpState {
         side: Side,
         data: &[u8],
         ts_ns: u64,
-        out: &mut Vec<HttpOutput>,
+        out: &mut impl Extend<HttpOutput>,
     ) -> usize {
         let (used, fed) = self.half(side).feed(data);
         self.position[side.index()] += used as u64;
         match fed {
             Fed::Nothing => {}
-            Fed::Anomaly(a) => out.push(HttpOutput::Anomaly(a)),
+            Fed::Anomaly(a) => out.extend([HttpOutput::Anomaly(a)]),
             Fed::Block(block) => self.block(side, block, ts_ns, out),
         }
         used
     }
 
-    fn block(&mut self, side: Side, block: Vec<u8>, ts_ns: u64, out: &mut Vec<HttpOutput>) {
+    fn block(&mut self, side: Side, block: Vec<u8>, ts_ns: u64, out: &mut impl Extend<HttpOutput>) {
         self.anomalies.clear();
         match side {
             Side::ToServer => {
@@ -175,10 +175,10 @@ impl HttpState {
                         let req = Arc::new(req);
                         if self.pending.len() >= self.config.max_pending_requests {
                             self.pending.pop_front();
-                            out.push(HttpOutput::Anomaly(HttpAnomaly::TooManyPendingRequests));
+                            out.extend([HttpOutput::Anomaly(HttpAnomaly::TooManyPendingRequests)]);
                         }
                         self.pending.push_back(Arc::clone(&req));
-                        out.push(HttpOutput::Request(req));
+                        out.extend([HttpOutput::Request(req)]);
                     }
                     None => {
                         out.extend(self.anomalies.drain(..).map(HttpOutput::Anomaly));
@@ -189,24 +189,19 @@ impl HttpState {
                 if std::mem::take(&mut self.response_gap) {
                     self.realign();
                 }
-                let method = self.pending.front().map(|r| r.method().to_vec());
-                let tx_id = self.pending.front().map_or(self.next_tx, |r| r.tx_id);
-                match HttpResponse::parse(
-                    block,
-                    tx_id,
-                    ts_ns,
-                    method.as_deref(),
-                    &mut self.anomalies,
-                ) {
+                // The request is shared, not its method copied: one
+                // reference count instead of an allocation per response.
+                let front = self.pending.front().cloned();
+                let method = front.as_deref().map(HttpRequest::method);
+                let tx_id = front.as_ref().map_or(self.next_tx, |r| r.tx_id);
+                match HttpResponse::parse(block, tx_id, ts_ns, method, &mut self.anomalies) {
                     Some(resp) if resp.is_interim() => {
                         // 100 Continue and friends: the final response follows.
                         self.response.set_body(BodyHint::None);
                     }
                     Some(mut resp) => {
                         self.response.set_body(resp.body);
-                        let is_connect = method
-                            .as_deref()
-                            .is_some_and(|m| m.eq_ignore_ascii_case(b"CONNECT"));
+                        let is_connect = method.is_some_and(|m| m.eq_ignore_ascii_case(b"CONNECT"));
                         if resp.status_code == 101
                             || (is_connect && (200..300).contains(&resp.status_code))
                         {
@@ -218,10 +213,10 @@ impl HttpState {
                             self.next_tx += 1;
                             resp.anomalies.push(HttpAnomaly::ResponseWithoutRequest);
                         }
-                        out.push(HttpOutput::Response {
+                        out.extend([HttpOutput::Response {
                             request,
                             response: Box::new(resp),
-                        });
+                        }]);
                     }
                     None => {
                         out.extend(self.anomalies.drain(..).map(HttpOutput::Anomaly));

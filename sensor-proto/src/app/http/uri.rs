@@ -34,15 +34,20 @@ pub fn normalize_uri(raw: &[u8], out: &mut Vec<u8>) {
         .position(|&b| b == b'?' || b == b'#')
         .unwrap_or(rest.len());
     let (path, query) = rest.split_at(q);
-    let mut decoded = Vec::with_capacity(path.len());
-    percent_decode(path, &mut decoded);
-    // Backslashes are path separators to IIS and Windows targets.
-    for b in decoded.iter_mut() {
-        if *b == b'\\' {
-            *b = b'/';
+    if memchr::memchr2(b'%', b'\\', path).is_none() {
+        // Nothing to decode (most targets): no copy of the path.
+        remove_dot_segments(path, out);
+    } else {
+        let mut decoded = Vec::with_capacity(path.len());
+        percent_decode(path, &mut decoded);
+        // Backslashes are path separators to IIS and Windows targets.
+        for b in decoded.iter_mut() {
+            if *b == b'\\' {
+                *b = b'/';
+            }
         }
+        remove_dot_segments(&decoded, out);
     }
-    remove_dot_segments(&decoded, out);
     percent_decode(query, out);
 }
 
@@ -149,26 +154,33 @@ fn remove_dot_segments(path: &[u8], out: &mut Vec<u8>) {
         || path.ends_with(b"/..")
         || path == b"."
         || path == b"..";
-    let mut segments: Vec<&[u8]> = Vec::new();
+    if absolute {
+        out.push(b'/');
+    }
+    // Segments are written to `out` as they come, joined by '/'; ".."
+    // truncates the last one away (no vector of segments per request).
+    let root = out.len();
+    let mut segments = 0usize;
     for seg in path.split(|&b| b == b'/') {
         match seg {
             b"" | b"." => {}
             b".." => {
-                segments.pop();
+                if segments > 0 {
+                    segments -= 1;
+                    let last = memchr::memrchr(b'/', &out[root..]).map_or(root, |i| root + i);
+                    out.truncate(last);
+                }
             }
-            s => segments.push(s),
+            s => {
+                if segments > 0 {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(s);
+                segments += 1;
+            }
         }
     }
-    if absolute {
-        out.push(b'/');
-    }
-    for (i, s) in segments.iter().enumerate() {
-        if i > 0 {
-            out.push(b'/');
-        }
-        out.extend_from_slice(s);
-    }
-    if trailing && !segments.is_empty() {
+    if trailing && segments > 0 {
         out.push(b'/');
     }
 }
@@ -176,6 +188,73 @@ fn remove_dot_segments(path: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Normalization as first written: decode into a copy, then collect the
+    /// segments in a vector. The in-place version must agree with it.
+    fn reference_normalize_path(path: &[u8], out: &mut Vec<u8>) {
+        let mut decoded = Vec::new();
+        percent_decode(path, &mut decoded);
+        for b in decoded.iter_mut() {
+            if *b == b'\\' {
+                *b = b'/';
+            }
+        }
+        let path = &decoded[..];
+        let absolute = path.first() == Some(&b'/');
+        let trailing = path.ends_with(b"/")
+            || path.ends_with(b"/.")
+            || path.ends_with(b"/..")
+            || path == b"."
+            || path == b"..";
+        let mut segments: Vec<&[u8]> = Vec::new();
+        for seg in path.split(|&b| b == b'/') {
+            match seg {
+                b"" | b"." => {}
+                b".." => {
+                    segments.pop();
+                }
+                s => segments.push(s),
+            }
+        }
+        if absolute {
+            out.push(b'/');
+        }
+        for (i, s) in segments.iter().enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            out.extend_from_slice(s);
+        }
+        if trailing && !segments.is_empty() {
+            out.push(b'/');
+        }
+    }
+
+    #[test]
+    fn in_place_dot_segments_match_the_reference_exhaustively() {
+        // Every path of tokens up to 7 bytes long, over an alphabet that makes segments,
+        // dots, encoded dots and backslashes.
+        let alphabet: &[&[u8]] = &[b"a", b"/", b".", b"\\", b"%2e", b"bc"];
+        let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        let mut checked = 0;
+        while let Some(path) = stack.pop() {
+            fast.clear();
+            slow.clear();
+            normalize_uri(&path, &mut fast);
+            reference_normalize_path(&path, &mut slow);
+            assert_eq!(fast, slow, "{}", String::from_utf8_lossy(&path));
+            checked += 1;
+            if path.len() < 7 {
+                for t in alphabet {
+                    let mut longer = path.clone();
+                    longer.extend_from_slice(t);
+                    stack.push(longer);
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
 
     #[test]
     fn host_normalization() {
