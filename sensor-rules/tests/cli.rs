@@ -4,12 +4,13 @@ use std::path::PathBuf;
 
 use sensor_rules::cli::{CheckArgs, check};
 
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vigil-cli-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// `text` written to `name` in a fresh directory, removed when the returned
+/// guard drops.
+fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    (dir, path)
 }
 
 fn run(args: &CheckArgs) -> (bool, String) {
@@ -26,7 +27,7 @@ alert tcp $NET any -> any any (msg:\"e\"; flags:S; sid:5;)\n";
 
 #[test]
 fn text_report_groups_skips_by_reason() {
-    let path = temp_file("report.rules", RULES);
+    let (_dir, path) = temp_file("report.rules", RULES);
     let args = CheckArgs {
         paths: vec![path.clone()],
         vars: vec![("NET".into(), "[10.0.0.0/8]".into())],
@@ -63,7 +64,7 @@ fn text_report_groups_skips_by_reason() {
 
 #[test]
 fn json_report() {
-    let path = temp_file("json.rules", RULES);
+    let (_dir, path) = temp_file("json.rules", RULES);
     let (ok, out) = run(&CheckArgs {
         paths: vec![path],
         json: true,
