@@ -939,10 +939,15 @@ impl Engine {
             return;
         };
         let epoch = scratch.epoch;
-        for scan in group.scans.iter() {
+        // Single buffers are looked up once (`Input::buffer` is a call
+        // into the caller's code) and scanned from here.
+        debug_assert!(group.scans.len() <= ScanSlot::COUNT, "one scan per slot");
+        let mut singles: [Option<&[u8]>; ScanSlot::COUNT] = [None; ScanSlot::COUNT];
+        for (scan, single) in group.scans.iter().zip(&mut singles) {
             match scan.slot {
                 ScanSlot::Single(id) => {
-                    if let Some(hay) = view(input, id) {
+                    *single = view(input, id);
+                    if let Some(hay) = single {
                         prefetch(hay);
                     }
                 }
@@ -959,7 +964,7 @@ impl Engine {
                 ScanSlot::Alpn => {}
             }
         }
-        for scan in group.scans.iter() {
+        for (scan, single) in group.scans.iter().zip(singles) {
             let hit = |hay: &[u8], scratch: &mut Scratch| {
                 scratch.scanned += hay.len();
                 scratch.calls += 1;
@@ -981,8 +986,8 @@ impl Engine {
                 });
             };
             match scan.slot {
-                ScanSlot::Single(id) => {
-                    if let Some(hay) = view(input, id) {
+                ScanSlot::Single(_) => {
+                    if let Some(hay) = single {
                         hit(hay, scratch);
                     }
                 }

@@ -51,6 +51,7 @@ mod addr_index;
 mod applies;
 mod cexpr;
 mod chain;
+mod common_grams;
 mod engine;
 mod error;
 mod fields;

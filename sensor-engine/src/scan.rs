@@ -34,6 +34,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
+use crate::common_grams;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::fold::eq_lowercase;
 #[cfg(target_arch = "x86_64")]
@@ -175,11 +176,12 @@ pub(crate) struct PairLit {
     lit: Box<[u8]>,
 }
 
-/// How common a (folded) byte is in HTTP heads, host names and the like
-/// (higher: more common). A guess, like memchr's rank table.
+/// How common a byte is in HTTP heads, host names and the like (higher:
+/// more common; case ignored). A guess, like memchr's rank table.
 pub(crate) fn rank(b: u8) -> u8 {
     const LETTERS: &[u8] = b"zqjxkvbywgpfmucdlhrsniaote";
-    match b | 0x20 {
+    // Lowercased, not `| 0x20`: that would make `\n` a `*` (rare).
+    match b.to_ascii_lowercase() {
         c @ b'a'..=b'z' => 100 + LETTERS.iter().position(|&l| l == c).unwrap_or(0) as u8 * 3,
         b'0'..=b'9' => 150,
         b' ' | b'/' | b'.' | b':' | b'-' | b'\r' | b'\n' | b'=' | b',' | b';' => 200,
@@ -480,12 +482,12 @@ fn fold_short(b: &[u8]) -> u32 {
         .fold(0, |g, (k, &c)| g | (u32::from(c | 0x20) << (8 * k)))
 }
 
-/// How common the bytes of a gram are in traffic ([`rank`]): among grams
-/// no other literal of the set shares, the rarest keys a literal (ET's
-/// `\r\nConnection: ` would otherwise be keyed by `\r\nCo`, which
-/// every request with a `Connection` header has).
-fn commonness(g: u32) -> u32 {
-    g.to_le_bytes().iter().map(|&b| u32::from(rank(b))).sum()
+/// How common the bytes of a gram (4 bytes of a literal) are in traffic
+/// ([`rank`]): among grams no other literal of the set shares, the rarest
+/// keys a literal (ET's `\r\nConnection: ` would otherwise be keyed by
+/// `\r\nCo`, which every request with a `Connection` header has).
+fn commonness(bytes: &[u8]) -> u32 {
+    bytes[..GRAM].iter().map(|&b| u32::from(rank(b))).sum()
 }
 
 #[inline(always)]
@@ -731,12 +733,24 @@ impl Grams {
             }
             long = true;
             let grams: Vec<u32> = p.windows(GRAM).map(fold_gram).collect();
+            // The window with the fewest grams every HTTP head has (their
+            // hits are certain), then the least shared with other
+            // literals, then of the rarest bytes.
             let k = (0..=grams.len() - stride)
                 .min_by_key(|&k| {
                     let w = &grams[k..k + stride];
                     let counts = w.iter().map(|g| gram_count[g]);
-                    let common: u32 = w.iter().map(|&g| commonness(g)).sum();
-                    (counts.clone().max(), counts.sum::<u32>(), common)
+                    let everywhere = w
+                        .iter()
+                        .filter(|&&g| common_grams::is_common(g, fold_gram))
+                        .count();
+                    let common: u32 = (k..k + stride).map(|j| commonness(&p[j..])).sum();
+                    (
+                        everywhere,
+                        counts.clone().max(),
+                        counts.sum::<u32>(),
+                        common,
+                    )
                 })
                 .expect("literal of at least stride + 3 bytes");
             for (j, &g) in grams[k..k + stride].iter().enumerate() {
