@@ -95,7 +95,7 @@ fn observe(ctx: &TcContext, direction: Direction) -> i32 {
     // SAFETY: per-CPU scratch owned by this program invocation.
     let record = unsafe { &mut *record };
     let hdr = &mut record.header;
-    *hdr = sensor_common::RecordHeader::ZERO;
+    zero_header(hdr);
     // SAFETY: bpf helper with no arguments.
     hdr.ts_ns = unsafe { bpf_ktime_get_ns() };
     hdr.direction = direction as u8;
@@ -153,6 +153,22 @@ fn observe(ctx: &TcContext, direction: Direction) -> i32 {
         Err(_) => bump(Counter::RecordsLost),
     }
     action
+}
+
+/// Zeroes the record header with 8-byte stores. `*hdr = RecordHeader::ZERO`
+/// compiles to a call to the linker's `memset`, which stores a byte at a
+/// time: 104 iterations on every packet. Volatile, so LLVM does not fold the
+/// stores back into that call.
+#[inline(always)]
+fn zero_header(hdr: &mut sensor_common::RecordHeader) {
+    const SIZE: usize = core::mem::size_of::<sensor_common::RecordHeader>();
+    const _: () = assert!(SIZE.is_multiple_of(8));
+    const _: () = assert!(core::mem::align_of::<sensor_common::RecordHeader>() >= 8);
+    let words = (hdr as *mut sensor_common::RecordHeader).cast::<u64>();
+    for i in 0..SIZE / 8 {
+        // SAFETY: within the header, 8-byte aligned (asserted above).
+        unsafe { core::ptr::write_volatile(words.add(i), 0) };
+    }
 }
 
 #[inline(always)]
