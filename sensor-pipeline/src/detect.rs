@@ -132,6 +132,11 @@ impl Detector {
             self.passed.remove(flow.id);
             return;
         }
+        let rules = self.rules.load();
+        if matches!(event, Event::Packet { .. }) && !rules.has_packet_rules() {
+            // Nothing could match: not even the engine's view is built.
+            return;
+        }
         let flow = event.flow();
         if flow.is_some_and(|f| self.passed.contains(f.id)) {
             return;
@@ -150,7 +155,6 @@ impl Detector {
         let Some(input) = EventInput::new(event, &mut self.header_names) else {
             return;
         };
-        let rules = self.rules.load();
         let (mode, categories, iface) = (self.mode, &rules.categories, self.iface.as_deref());
         let alerted = &mut self.alerted_requests;
         let mut pass = false;
@@ -308,10 +312,7 @@ mod tests {
             .rules(set.into_rules())
             .build()
             .unwrap();
-        let ruleset = Ruleset {
-            engine,
-            categories: HashMap::new(),
-        };
+        let ruleset = Ruleset::new(engine, HashMap::new());
         Detector::new(Arc::new(ArcSwap::from_pointee(ruleset)), Mode::Ids)
     }
 

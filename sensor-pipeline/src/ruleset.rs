@@ -4,7 +4,7 @@
 use std::{collections::HashMap, path::PathBuf, sync::Arc};
 
 use arc_swap::ArcSwap;
-use sensor_engine::{Engine, EngineBuilder, Rates};
+use sensor_engine::{Engine, EngineBuilder, InputKind, Rates};
 use sensor_rules::{Diagnostic, LoadOptions, RuleSet, diag::Level, ir::Rule};
 use sha2::{Digest, Sha256};
 
@@ -14,6 +14,31 @@ pub struct Ruleset {
     pub engine: Engine,
     /// classtype → description, EVE's `alert.category`.
     pub categories: HashMap<String, String>,
+    /// Whether any rule inspects packets (as opposed to transactions):
+    /// without one, the detector skips every packet event unseen, which
+    /// with an application-layer ruleset is nearly every event.
+    packet_rules: bool,
+}
+
+impl Ruleset {
+    /// A ruleset around a compiled engine.
+    pub fn new(engine: Engine, categories: HashMap<String, String>) -> Self {
+        let packet_rules = engine
+            .stats()
+            .groups
+            .iter()
+            .any(|g| g.kind == InputKind::Packet && g.rules > 0);
+        Ruleset {
+            engine,
+            categories,
+            packet_rules,
+        }
+    }
+
+    /// Whether any rule inspects packets.
+    pub fn has_packet_rules(&self) -> bool {
+        self.packet_rules
+    }
 }
 
 /// The ruleset in force, swapped whole on reload; readers load it per
@@ -52,10 +77,7 @@ impl LoadedRules {
         if let Some(rates) = rates {
             builder = builder.rates(rates);
         }
-        Ok(Ruleset {
-            engine: builder.build()?,
-            categories: self.categories.clone(),
-        })
+        Ok(Ruleset::new(builder.build()?, self.categories.clone()))
     }
 }
 
