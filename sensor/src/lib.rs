@@ -5,6 +5,7 @@
 //! `sensor-rules`, `sensor-output`, `sensor-audit`); this crate loads the
 //! kernel programs, reads what they hand over, and drives the stages.
 
+pub mod bench;
 pub mod capture;
 pub mod cli;
 pub mod config;

@@ -39,6 +39,9 @@ enum Command {
     /// Work with rule files: check them.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Measure with the real kernel program in a lab of its own.
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check(args)) => sensor_rules::cli::run_check(args),
         Command::Audit(cmd) => sensor_audit::cli::run(cmd),
         Command::Config(cmd) => cli::config::run(cmd),
+        Command::Bench(cmd) => cli::bench::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -9,10 +9,9 @@ mod support;
 use std::thread;
 
 use sensor_common::Direction;
-use support::{
-    LabGuard, assert_no_vigil_programs, frames::tcp_frame_seq, in_netns::join_netns, serial,
-};
+use support::{LabGuard, assert_no_vigil_programs, in_netns::join_netns, serial};
 use vigil::{
+    bench::frames::tcp_frame_seq,
     capture::{CaptureConfig, KernelCapture},
     enforce::{BlockSet, CompiledDfa, EnforceLimits, Mode, Pattern},
     lab::Side as LabSide,

@@ -1,5 +1,6 @@
 //! The `vigil` command line: one module per subcommand.
 
+pub mod bench;
 pub mod capture;
 pub mod config;
 pub mod lab;

@@ -2,7 +2,6 @@
 //! real `vigil capture` binary run inside a lab namespace.
 #![allow(dead_code)]
 
-pub mod frames;
 pub mod in_netns;
 pub mod run;
 

@@ -1,0 +1,74 @@
+//! `vigil bench`: measurements with the real kernel program in the lab.
+
+use std::{process::ExitCode, time::Duration};
+
+use crate::{bench::enforce::EnforceBench, lab::Lab};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// What in-kernel enforcement costs per packet (BPF_PROG_TEST_RUN on
+    /// fixed frames, kernel BPF statistics under live lab load) and what it
+    /// does to request throughput, for IDS, IPS without blocks, and IPS with
+    /// in-kernel patterns. Brings up its own lab and removes it.
+    Enforce(EnforceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnforceArgs {
+    /// Numbers of in-kernel patterns to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub patterns: Vec<usize>,
+    /// Live rounds; each runs every configuration once, interleaved.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Seconds of load per configuration and round.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Concurrent keep-alive client connections.
+    #[arg(long, default_value_t = 2)]
+    pub clients: usize,
+    /// Only the fixed-frame timing (no live load).
+    #[arg(long, conflicts_with = "live_only")]
+    pub fixed_only: bool,
+    /// Only the live load (no fixed frames).
+    #[arg(long)]
+    pub live_only: bool,
+    /// Name of the lab to create (and remove) for the measurement.
+    #[arg(long, default_value = "vigil-bench")]
+    pub lab: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Enforce(args) => enforce(args),
+    }
+}
+
+fn enforce(args: &EnforceArgs) -> anyhow::Result<ExitCode> {
+    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
+        anyhow::bail!("--seconds must be between 0 and 3600");
+    }
+    if args.rounds == 0 || args.clients == 0 {
+        anyhow::bail!("--rounds and --clients must be at least 1");
+    }
+    let bench = EnforceBench {
+        lab: Lab::new(&args.lab),
+        patterns: args.patterns.clone(),
+        rounds: args.rounds,
+        period: Duration::from_secs_f64(args.seconds),
+        clients: args.clients,
+        fixed: !args.live_only,
+        live: !args.fixed_only,
+        ..EnforceBench::default()
+    };
+    let report = bench.run()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
