@@ -317,10 +317,21 @@ impl ClientHello {
     }
 }
 
+/// Lowercase hex digits by value.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the lowest `nibbles` hex digits of `v`, most significant first
+/// (a table, not the formatter: a fingerprint has about 80 digits).
+fn push_hex(s: &mut String, v: u64, nibbles: u32) {
+    for i in (0..nibbles).rev() {
+        s.push(char::from(HEX_DIGITS[(v >> (4 * i)) as usize & 0xf]));
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+    for &b in bytes {
+        push_hex(&mut s, u64::from(b), 2);
     }
     s
 }
@@ -331,7 +342,7 @@ fn hex_list(vals: &[u16]) -> String {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        push_hex(&mut s, u64::from(*v), 4);
     }
     s
 }
@@ -464,6 +475,15 @@ pub fn extract_client_hello(buf: &[u8]) -> Result<Option<ClientHello>, TlsAnomal
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_match_the_formatter() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), want);
+        let vals = [0u16, 0x0a, 0x1301, 0xfe0d, 0xffff];
+        assert_eq!(hex_list(&vals), "0000,000a,1301,fe0d,ffff");
+    }
 
     /// Builds a ClientHello record from parts.
     pub(crate) fn client_hello(ciphers: &[u16], extensions: &[(u16, Vec<u8>)]) -> Vec<u8> {
