@@ -61,27 +61,30 @@ pub(crate) fn verify(data: &[u8], initial: u64) -> bool {
     fold(sum(data, initial)) == 0xffff
 }
 
-/// The pseudo-header sum for TCP/UDP/ICMPv6 over IPv4 or IPv6.
+/// The pseudo-header sum for TCP/UDP/ICMPv6 over IPv4 or IPv6: the
+/// addresses' 16-bit words added as numbers (once per packet: no byte
+/// arrays, no general [`sum`]); congruent to the byte-wise sum modulo
+/// 0xffff, which is all [`fold`] keeps.
 pub(crate) fn pseudo_header(src: IpAddr, dst: IpAddr, protocol: u8, len: u32) -> u64 {
-    let mut acc = 0u64;
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            acc = sum(&s.octets(), acc);
-            acc = sum(&d.octets(), acc);
-        }
-        (s, d) => {
-            acc = sum(&ip6_octets(s), acc);
-            acc = sum(&ip6_octets(d), acc);
-        }
-    }
-    acc + u64::from(protocol) + u64::from(len >> 16) + u64::from(len & 0xffff)
+    let addresses = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => v4_words(s.to_bits()) + v4_words(d.to_bits()),
+        (s, d) => v6_words(s) + v6_words(d),
+    };
+    addresses + u64::from(protocol) + u64::from(len >> 16) + u64::from(len & 0xffff)
 }
 
-fn ip6_octets(a: IpAddr) -> [u8; 16] {
-    match a {
-        IpAddr::V6(a) => a.octets(),
-        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-    }
+fn v4_words(a: u32) -> u64 {
+    u64::from(a >> 16) + u64::from(a & 0xffff)
+}
+
+/// The words of an IPv6 address (IPv4 ones mapped, as when the other
+/// address of the pair is IPv6).
+fn v6_words(a: IpAddr) -> u64 {
+    let bits = match a {
+        IpAddr::V6(a) => a.to_bits(),
+        IpAddr::V4(a) => a.to_ipv6_mapped().to_bits(),
+    };
+    (0..8).map(|i| u64::from((bits >> (16 * i)) as u16)).sum()
 }
 
 #[cfg(test)]
@@ -124,6 +127,54 @@ mod tests {
         }
         let ones = vec![0xffu8; 65535];
         assert_eq!(fold(sum(&ones, 0)), fold(sum_lanes(&ones, 0)));
+    }
+
+    #[test]
+    fn pseudo_header_folds_like_the_byte_wise_sum() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        fn octets(a: IpAddr) -> Vec<u8> {
+            match a {
+                IpAddr::V4(a) => a.octets().to_vec(),
+                IpAddr::V6(a) => a.octets().to_vec(),
+            }
+        }
+        let addrs = [
+            IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)),
+            IpAddr::V4(Ipv4Addr::new(255, 255, 255, 255)),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0xffff, 1)),
+            IpAddr::V6(Ipv6Addr::new(
+                0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff,
+            )),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        ];
+        for s in addrs {
+            for d in addrs {
+                for (proto, len) in [(6u8, 20u32), (17, 65535), (58, 70000), (6, 0)] {
+                    let mixed = s.is_ipv4() != d.is_ipv4();
+                    let (sb, db) = if mixed {
+                        (ip6_bytes(s), ip6_bytes(d))
+                    } else {
+                        (octets(s), octets(d))
+                    };
+                    let bytes = sum(&db, sum(&sb, 0));
+                    let want =
+                        bytes + u64::from(proto) + u64::from(len >> 16) + u64::from(len & 0xffff);
+                    assert_eq!(
+                        fold(pseudo_header(s, d, proto, len)),
+                        fold(want),
+                        "{s} {d} {proto} {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn ip6_bytes(a: IpAddr) -> Vec<u8> {
+        match a {
+            IpAddr::V6(a) => a.octets().to_vec(),
+            IpAddr::V4(a) => a.to_ipv6_mapped().octets().to_vec(),
+        }
     }
 
     #[test]
