@@ -71,7 +71,7 @@ impl Default for EnforceBench {
             patterns: vec![100, 1000],
             rounds: 3,
             period: Duration::from_secs(2),
-            clients: 2,
+            clients: 16,
             fixed: true,
             live: true,
         }
