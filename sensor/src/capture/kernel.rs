@@ -35,7 +35,8 @@ pub struct CaptureConfig {
     pub ring_bytes: u32,
     /// How often the reader drains the ring when the kernel does not wake it.
     pub poll_interval: Duration,
-    /// Unread bytes past which the kernel wakes the reader at once.
+    /// Unread bytes in the ring whose crossing wakes the reader at once (0:
+    /// every record does); otherwise it polls every `poll_interval`.
     pub wakeup_threshold: u64,
     /// How often kernel counters are read and losses reported.
     pub counter_interval: Duration,
