@@ -939,15 +939,10 @@ impl Engine {
             return;
         };
         let epoch = scratch.epoch;
-        // Single buffers are looked up once (`Input::buffer` is a call
-        // into the caller's code) and scanned from here.
-        debug_assert!(group.scans.len() <= ScanSlot::COUNT, "one scan per slot");
-        let mut singles: [Option<&[u8]>; ScanSlot::COUNT] = [None; ScanSlot::COUNT];
-        for (scan, single) in group.scans.iter().zip(&mut singles) {
+        for scan in group.scans.iter() {
             match scan.slot {
                 ScanSlot::Single(id) => {
-                    *single = view(input, id);
-                    if let Some(hay) = single {
+                    if let Some(hay) = view(input, id) {
                         prefetch(hay);
                     }
                 }
@@ -964,7 +959,7 @@ impl Engine {
                 ScanSlot::Alpn => {}
             }
         }
-        for (scan, single) in group.scans.iter().zip(singles) {
+        for scan in group.scans.iter() {
             let hit = |hay: &[u8], scratch: &mut Scratch| {
                 scratch.scanned += hay.len();
                 scratch.calls += 1;
@@ -986,8 +981,8 @@ impl Engine {
                 });
             };
             match scan.slot {
-                ScanSlot::Single(_) => {
-                    if let Some(hay) = single {
+                ScanSlot::Single(id) => {
+                    if let Some(hay) = view(input, id) {
                         hit(hay, scratch);
                     }
                 }
