@@ -74,9 +74,24 @@ fn occurs(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Where the kernel's walk ends its lanes other than the last for a
+/// `len`-byte payload (empty when it walks one lane): the same split as
+/// `sensor-ebpf/src/dfa.rs` (`split`), four lanes of a length rounded up to
+/// 16, the first at 0, the last ending at `len`, the others evenly spaced.
+/// A pattern straddling one of these ends must be found by the next lane.
+fn lane_ends(len: usize, overlap: usize) -> Vec<usize> {
+    let need = (len + 3 * overlap) / 4 + 4;
+    let lane_len = need.div_ceil(16) * 16;
+    if lane_len * 2 > len {
+        return Vec::new();
+    }
+    let spacing = (len - lane_len) / 3;
+    vec![lane_len, spacing + lane_len, 2 * spacing + lane_len]
+}
+
 /// Payloads of every length class (below and above the split threshold),
-/// half of them with a pattern planted: anywhere, or straddling where lane
-/// A ends.
+/// half of them with a pattern planted: anywhere, or straddling the end of
+/// a lane.
 fn payloads(rng: &mut Lcg, patterns: &[Pattern], count: usize) -> Vec<Vec<u8>> {
     let overlap = patterns.iter().map(|p| p.bytes.len()).max().unwrap() - 1;
     (0..count)
@@ -90,10 +105,11 @@ fn payloads(rng: &mut Lcg, patterns: &[Pattern], count: usize) -> Vec<Vec<u8>> {
             if i % 2 == 0 {
                 let pattern = &patterns[rng.below(patterns.len())].bytes;
                 if pattern.len() <= len {
-                    let mid = (len + overlap) / 2;
-                    let at = if i % 3 == 0 && mid < len {
-                        // Ending within a few bytes of lane A's end.
-                        let end = (mid + rng.below(8)).clamp(pattern.len(), len);
+                    let lane_ends = lane_ends(len, overlap);
+                    let at = if i % 3 == 0 && !lane_ends.is_empty() {
+                        // Ending within a few bytes after a lane's end.
+                        let lane_end = lane_ends[rng.below(lane_ends.len())];
+                        let end = (lane_end + rng.below(8)).clamp(pattern.len(), len);
                         end - pattern.len()
                     } else {
                         rng.below(len - pattern.len() + 1)
