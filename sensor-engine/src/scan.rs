@@ -21,10 +21,13 @@
 //!   each probed haystack position hashes its 4 bytes into a bitmap that
 //!   fits in L2; only when the bit is set are the literals of that bucket
 //!   compared (out of line, so the probe loop keeps its state in
-//!   registers). The filter probes every `s`-th position only, each literal
-//!   being keyed by `s` consecutive grams (its least shared window of them):
-//!   an occurrence covers `s` consecutive gram positions, one of which is
-//!   probed. Literals too short for the stride become pair literals; the
+//!   registers; with AVX2, haystacks of 32 bytes or more are probed 8
+//!   positions per step, see [`crate::gram_probe`]). Literals all of whose
+//!   keys would be grams every HTTP head has ([`crate::common_grams`]) are
+//!   left to the pair literals or the Teddy. The filter probes every
+//!   `s`-th position only, each literal being keyed by `s` consecutive
+//!   grams (its least shared window of them): an occurrence covers `s`
+//!   consecutive gram positions, one of which is probed. Literals too short for the stride become pair literals; the
 //!   stride (1 to 4) minimizes the estimated cost. Only when a set has too
 //!   many literals shorter than 4 bytes does the filter probe every
 //!   position with 1- to 3-byte keys as well.
