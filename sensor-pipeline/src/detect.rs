@@ -275,7 +275,7 @@ fn build_alert(
     alert.in_iface = iface.map(str::to_string);
     if let Some(f) = flow {
         alert.flow_id = f.id;
-        alert.community_id = Some(f.community_id.clone());
+        alert.community_id = Some(f.community_id().to_string());
         alert.app_proto = app_proto(f);
         alert.flow = Some(flow_counters(f));
     }

@@ -118,7 +118,7 @@ pub fn http_log(
         src_port: flow.client_port,
         dst_ip: flow.server,
         dst_port: flow.server_port,
-        community_id: Some(flow.community_id.clone()),
+        community_id: Some(flow.community_id().to_string()),
         tx_id: request.tx_id,
         http: http_info(Some(request), response),
         latency_us: response.map(|r| r.ts_ns.saturating_sub(request.ts_ns) / 1000),

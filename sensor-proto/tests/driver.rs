@@ -65,7 +65,7 @@ fn record(log: &mut Log, e: &Event<'_>) {
             flow.id,
             *reason,
             flow.tcp_state,
-            flow.community_id.clone(),
+            flow.community_id().to_string(),
             flow.app_proto().name().to_string(),
         )),
         _ => {}

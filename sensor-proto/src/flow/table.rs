@@ -1,6 +1,7 @@
 //! The flow table: lookup by key, creation, timeouts by packet time, and a
 //! hard memory cap with eviction.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
@@ -129,8 +130,13 @@ pub struct Flow {
     pub server_port: u16,
     /// IP protocol.
     pub protocol: u8,
-    /// Community ID v1, seed 0.
-    pub community_id: String,
+    /// Community ID v1, seed 0, computed on first use (`community_id()`).
+    community_id: OnceCell<String>,
+    /// ICMP type and code of the first packet (the Community ID's "ports");
+    /// `None` for other protocols.
+    cid_icmp: Option<(u8, u8)>,
+    /// ICMP: the first packet went from server to client.
+    cid_reversed: bool,
     /// First packet time.
     pub first_ts_ns: u64,
     /// Last packet time.
@@ -228,6 +234,21 @@ impl Flow {
         }
     }
 
+    /// The Community ID (v1, seed 0), computed on the first call (most flows
+    /// never need it) and kept.
+    pub fn community_id(&self) -> &str {
+        self.community_id.get_or_init(|| {
+            let (src, dst, sp, dp) = match self.cid_icmp {
+                Some((t, c)) if self.cid_reversed => {
+                    (self.server, self.client, u16::from(t), u16::from(c))
+                }
+                Some((t, c)) => (self.client, self.server, u16::from(t), u16::from(c)),
+                None => (self.client, self.server, self.client_port, self.server_port),
+            };
+            community_id(src, dst, self.protocol, sp, dp, 0)
+        })
+    }
+
     /// True when the flow was closed by FIN/RST.
     pub fn is_closed(&self) -> bool {
         self.tcp_state == TcpState::Closed
@@ -245,12 +266,17 @@ impl Flow {
 
     pub(crate) fn memory(&self) -> usize {
         std::mem::size_of::<Flow>()
-            + self.community_id.capacity()
+            + COMMUNITY_ID_LEN
             + self.streams[0].buffered()
             + self.streams[1].buffered()
             + self.app.buffered()
     }
 }
+
+/// Heap bytes of a Community ID (`1:` and 28 base64 digits), charged to the
+/// memcap whether or not it was computed yet, so the accounting does not
+/// depend on which flows were asked for theirs.
+const COMMUNITY_ID_LEN: usize = 30;
 
 /// Counters of the table.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -347,15 +373,8 @@ impl FlowTable {
         midstream: bool,
         app: AppState,
     ) -> usize {
-        let (cid_sp, cid_dp) = match packet.icmp() {
-            Some((t, c)) => (u16::from(t), u16::from(c)),
-            None => (client.1, server.1),
-        };
-        let (cid_src, cid_dst) = if packet.icmp().is_some() {
-            (packet.src, packet.dst)
-        } else {
-            (client.0, server.0)
-        };
+        let cid_icmp = packet.icmp();
+        let cid_reversed = cid_icmp.is_some() && (packet.src, packet.dst) != (client.0, server.0);
         let flow = Flow {
             id: self.next_id,
             key,
@@ -364,7 +383,9 @@ impl FlowTable {
             server: server.0,
             server_port: server.1,
             protocol: packet.protocol,
-            community_id: community_id(cid_src, cid_dst, packet.protocol, cid_sp, cid_dp, 0),
+            community_id: OnceCell::new(),
+            cid_icmp,
+            cid_reversed,
             first_ts_ns: packet.ts_ns,
             last_ts_ns: packet.ts_ns,
             packets: [0; 2],
