@@ -112,6 +112,7 @@ impl Decoder {
 
     /// Decodes one frame. `Ok(None)` means the frame was a fragment kept for
     /// reassembly; the completing fragment returns the whole datagram.
+    #[inline]
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Option<Packet<'a>>, DecodeError> {
         self.decode_bytes(
             frame.link_type,
@@ -161,6 +162,7 @@ impl Decoder {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn decode_inner<'a>(
     options: &DecodeOptions,
     defrag: &mut Defragmenter,
@@ -510,6 +512,7 @@ fn parse_ipv6(b: &[u8]) -> Result<(L3, &[u8], u32), DecodeError> {
 
 /// Decodes the transport header of `l4` into `base`. `wire_len` is the L4
 /// length on the wire; checksums are verified only when all of it was captured.
+#[inline(always)]
 fn decode_transport<'a>(
     mut p: Packet<'a>,
     l4: &'a [u8],
