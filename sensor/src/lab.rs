@@ -14,8 +14,12 @@
 
 use std::{
     fmt,
+    fs::File,
+    io,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    os::fd::AsRawFd as _,
     process::{Command, Output},
+    thread,
 };
 
 /// One side of the lab.
@@ -307,6 +311,32 @@ fn run(argv: &[&str]) -> Result<Output, LabError> {
         });
     }
     Ok(out)
+}
+
+/// Moves the calling thread into network namespace `netns` (a name under
+/// `/run/netns`, as `ip netns` creates them). Namespaces are per thread: the
+/// rest of the process stays where it is.
+pub fn join_netns(netns: &str) -> io::Result<()> {
+    let ns = File::open(format!("/run/netns/{netns}"))?;
+    // SAFETY: setns on this thread only, with a valid namespace descriptor.
+    let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Runs `f` on a new thread inside `netns`.
+pub fn spawn_in_netns<T, F>(netns: &str, f: F) -> thread::JoinHandle<io::Result<T>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    let netns = netns.to_string();
+    thread::spawn(move || {
+        join_netns(&netns)?;
+        f()
+    })
 }
 
 #[cfg(test)]

@@ -534,7 +534,7 @@ fn raw_records_carry_the_drop_fields() {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let reader = thread::spawn(move || {
-        support::in_netns::join_netns(&netns);
+        vigil::lab::join_netns(&netns).unwrap();
         let mut capture = vigil::capture::KernelCapture::attach(&config).unwrap();
         ready_tx.send(capture.enforcer().unwrap()).unwrap();
         let mut headers = Vec::new();

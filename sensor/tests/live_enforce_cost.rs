@@ -11,12 +11,12 @@ use std::{process::Command, thread};
 
 use sensor_common::Direction;
 use serde_json::Value;
-use support::{LabGuard, assert_no_vigil_programs, in_netns::join_netns, serial, vigil_bin};
+use support::{LabGuard, assert_no_vigil_programs, serial, vigil_bin};
 use vigil::{
     bench::frames::tcp_frame,
     capture::{CaptureConfig, KernelCapture},
     enforce::{BlockSet, Mode, Pattern},
-    lab::Side as LabSide,
+    lab::{Side as LabSide, join_netns},
 };
 
 const PORT: u16 = 9100;
@@ -99,7 +99,7 @@ fn pattern_depth_bounds_the_inspection() {
     let early = tcp_frame(PORT, b"GET /${jndi:x} HTTP/1.1\r\n\r\n");
     thread::scope(|s| {
         s.spawn(|| {
-            join_netns(&netns);
+            join_netns(&netns).unwrap();
             for (depth, late_verdict) in [(None, DROP), (Some(100), PASS)] {
                 let mut config = CaptureConfig::new(&iface);
                 config.enforce.mode = Mode::Ips;

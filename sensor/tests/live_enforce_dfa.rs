@@ -9,12 +9,12 @@ mod support;
 use std::thread;
 
 use sensor_common::Direction;
-use support::{LabGuard, assert_no_vigil_programs, in_netns::join_netns, serial};
+use support::{LabGuard, assert_no_vigil_programs, serial};
 use vigil::{
     bench::frames::tcp_frame_seq,
     capture::{CaptureConfig, KernelCapture},
     enforce::{BlockSet, CompiledDfa, EnforceLimits, Mode, Pattern},
-    lab::Side as LabSide,
+    lab::{Side as LabSide, join_netns},
 };
 
 const PORT: u16 = 9200;
@@ -130,7 +130,7 @@ fn kernel_automaton_agrees_with_a_naive_search() {
     let iface = lab.lab.iface(LabSide::Server).to_string();
     thread::scope(|s| {
         s.spawn(|| {
-            join_netns(&netns);
+            join_netns(&netns).unwrap();
             let mut rng = Lcg(0x05ee_ddfa);
             for (label, patterns) in pattern_sets() {
                 let set = BlockSet {

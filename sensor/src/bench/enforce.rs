@@ -28,12 +28,11 @@ use tokio::sync::oneshot;
 use super::{
     frames::{BENIGN_REQUEST, attack_patterns, tcp_frame},
     load::{LoadServer, request_rate},
-    netns,
 };
 use crate::{
     capture::{CaptureConfig, CaptureSummary, KernelCapture},
     enforce::{BlockSet, CompiledDfa, EnforceLimits, Enforcer, Mode},
-    lab::{Lab, Side},
+    lab::{Lab, Side, spawn_in_netns},
 };
 use sensor_common::Direction;
 
@@ -78,11 +77,38 @@ impl Default for EnforceBench {
     }
 }
 
-/// One configuration: mode and block set.
+/// One configuration: mode and block set, with the map limits that fit
+/// its automaton and the automaton's size (compiled once, here).
 struct Configuration {
     label: String,
     mode: Mode,
     set: BlockSet,
+    limits: EnforceLimits,
+    shape: Option<AutomatonShape>,
+}
+
+impl Configuration {
+    fn new(label: String, mode: Mode, set: BlockSet) -> anyhow::Result<Configuration> {
+        let (limits, shape) = if set.patterns.is_empty() {
+            (EnforceLimits::default(), None)
+        } else {
+            let dfa = CompiledDfa::compile(&set.patterns)?;
+            let shape = AutomatonShape {
+                patterns: set.patterns.len(),
+                states: dfa.states(),
+                classes: dfa.class_count(),
+                table_kib: dfa.transitions() as usize * 4 / 1024,
+            };
+            (EnforceLimits::fitting(&dfa), Some(shape))
+        };
+        Ok(Configuration {
+            label,
+            mode,
+            set,
+            limits,
+            shape,
+        })
+    }
 }
 
 /// Size of one pattern automaton.
@@ -160,46 +186,31 @@ impl EnforceBench {
         Ok(report)
     }
 
-    fn configurations(&self) -> Vec<Configuration> {
+    fn configurations(&self) -> anyhow::Result<Vec<Configuration>> {
         let mut all = vec![
-            Configuration {
-                label: "IDS".into(),
-                mode: Mode::Ids,
-                set: BlockSet::default(),
-            },
-            Configuration {
-                label: "IPS, no blocks".into(),
-                mode: Mode::Ips,
-                set: BlockSet::default(),
-            },
+            Configuration::new("IDS".into(), Mode::Ids, BlockSet::default())?,
+            Configuration::new("IPS, no blocks".into(), Mode::Ips, BlockSet::default())?,
         ];
         for &n in &self.patterns {
-            all.push(Configuration {
-                label: format!("IPS, {n} patterns"),
-                mode: Mode::Ips,
-                set: BlockSet {
-                    patterns: attack_patterns(n),
-                    ..BlockSet::default()
-                },
-            });
+            let set = BlockSet {
+                patterns: attack_patterns(n),
+                ..BlockSet::default()
+            };
+            all.push(Configuration::new(
+                format!("IPS, {n} patterns"),
+                Mode::Ips,
+                set,
+            )?);
         }
-        all
+        Ok(all)
     }
 
     fn measure(&self) -> anyhow::Result<EnforceReport> {
-        let configurations = self.configurations();
-        let mut automata = Vec::new();
-        for c in &configurations {
-            if !c.set.patterns.is_empty() {
-                let dfa = CompiledDfa::compile(&c.set.patterns)?;
-                automata.push(AutomatonShape {
-                    patterns: c.set.patterns.len(),
-                    states: dfa.states(),
-                    classes: dfa.class_count(),
-                    table_kib: dfa.transitions() as usize * 4 / 1024,
-                });
-            }
-        }
+        let configurations = self.configurations()?;
+        let automata = configurations
+            .iter()
+            .filter_map(|c| c.shape.clone())
+            .collect();
         let load_average_before = load_average();
         let fixed = if self.fixed {
             self.fixed_frames(&configurations)?
@@ -225,20 +236,18 @@ impl EnforceBench {
         })
     }
 
-    fn capture_config(&self, c: &Configuration) -> anyhow::Result<CaptureConfig> {
+    fn capture_config(&self, c: &Configuration) -> CaptureConfig {
         let mut config = CaptureConfig::new(self.lab.iface(Side::Server));
         config.enforce.mode = c.mode;
-        if !c.set.patterns.is_empty() {
-            config.enforce.limits = EnforceLimits::fitting(&CompiledDfa::compile(&c.set.patterns)?);
-        }
-        Ok(config)
+        config.enforce.limits = c.limits;
+        config
     }
 
     fn fixed_frames(&self, configurations: &[Configuration]) -> anyhow::Result<Vec<FixedFrameRow>> {
         let port = self.port;
         let mut jobs = Vec::new();
         for c in configurations {
-            let mut config = self.capture_config(c)?;
+            let mut config = self.capture_config(c);
             config.ring_bytes = 64 << 20;
             // Nobody reads the ring here: never wake a reader.
             config.wakeup_threshold = u64::MAX;
@@ -249,7 +258,7 @@ impl EnforceBench {
             });
             jobs.push((c.label.clone(), c.set.clone(), config, attack));
         }
-        let rows = netns::spawn(&self.lab.netns(Side::Server), move || {
+        let rows = spawn_in_netns(&self.lab.netns(Side::Server), move || {
             let request = tcp_frame(port, BENIGN_REQUEST.as_bytes());
             let ack = tcp_frame(port, b"");
             let mut rows = Vec::new();
@@ -297,7 +306,7 @@ impl EnforceBench {
         for _ in 0..self.rounds {
             baseline.push(rate()?);
             for (c, s) in configurations.iter().zip(&mut samples) {
-                let mut config = self.capture_config(c)?;
+                let mut config = self.capture_config(c);
                 config.bpf_stats = true;
                 let mut capture = CountingCapture::start(&self.lab.netns(Side::Server), config)?;
                 let started = Instant::now();
@@ -387,7 +396,7 @@ impl CountingCapture {
     fn start(netns: &str, config: CaptureConfig) -> anyhow::Result<CountingCapture> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
-        let thread = netns::spawn(netns, move || {
+        let thread = spawn_in_netns(netns, move || {
             let attached = KernelCapture::attach(&config).and_then(|mut c| {
                 let enforcer = c.enforcer().map_err(|e| {
                     crate::capture::CaptureError::new(

@@ -13,7 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{frames::benign_request, netns};
+use super::frames::benign_request;
+use crate::lab::spawn_in_netns;
 
 /// What the server answers to every request.
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\
@@ -31,7 +32,7 @@ impl LoadServer {
         let stop = Arc::new(AtomicBool::new(false));
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let flag = stop.clone();
-        let thread = netns::spawn(netns, move || {
+        let thread = spawn_in_netns(netns, move || {
             let listener = match TcpListener::bind(addr) {
                 Ok(l) => l,
                 Err(e) => {
@@ -110,7 +111,7 @@ pub fn request_rate(
     period: Duration,
 ) -> io::Result<f64> {
     let workers: Vec<_> = (0..clients)
-        .map(|_| netns::spawn(netns, move || client(server, period)))
+        .map(|_| spawn_in_netns(netns, move || client(server, period)))
         .collect();
     let mut total = 0u64;
     for w in workers {

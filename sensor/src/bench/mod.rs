@@ -9,4 +9,3 @@
 pub mod enforce;
 pub mod frames;
 pub mod load;
-pub mod netns;

@@ -7,8 +7,6 @@
 //! map descriptors work from any thread).
 
 use std::{
-    fs::File,
-    os::fd::AsRawFd,
     sync::mpsc,
     thread,
     time::{Duration, Instant},
@@ -17,16 +15,8 @@ use std::{
 use vigil::{
     capture::{CaptureConfig, CaptureSummary, KernelCapture, PacketEvent},
     enforce::Enforcer,
+    lab::join_netns,
 };
-
-/// Moves the calling thread into network namespace `netns` (namespaces are
-/// per thread; the rest of the process stays where it is).
-pub fn join_netns(netns: &str) {
-    let ns = File::open(format!("/run/netns/{netns}")).unwrap();
-    // SAFETY: setns on this thread only, with a valid namespace fd.
-    let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {netns}");
-}
 
 /// A capture attached in a lab namespace, reading records on its own thread.
 pub struct InNetnsCapture {
@@ -40,23 +30,16 @@ pub struct InNetnsCapture {
 impl InNetnsCapture {
     /// Attaches with `config` to `config.iface` inside namespace `netns`.
     pub fn start(netns: &str, config: CaptureConfig) -> InNetnsCapture {
-        Self::start_with(netns, config, true)
+        Self::start_with(netns, config)
     }
 
-    /// As [`InNetnsCapture::start`], but the reader only counts records
-    /// (`run_records`, no decoding, no events kept): the cheapest reader,
-    /// for load measurements.
-    pub fn start_counting(netns: &str, config: CaptureConfig) -> InNetnsCapture {
-        Self::start_with(netns, config, false)
-    }
-
-    fn start_with(netns: &str, config: CaptureConfig, decode: bool) -> InNetnsCapture {
+    fn start_with(netns: &str, config: CaptureConfig) -> InNetnsCapture {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Enforcer, String>>();
         let (event_tx, events) = mpsc::channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let netns = netns.to_string();
         let thread = thread::spawn(move || {
-            join_netns(&netns);
+            join_netns(&netns).expect("join the lab namespace");
             let mut capture = match KernelCapture::attach(&config) {
                 Ok(c) => c,
                 Err(e) => {
@@ -78,16 +61,12 @@ impl InNetnsCapture {
             let stop = async move {
                 let _ = stop_rx.await;
             };
-            if decode {
-                rt.block_on(capture.run(
-                    move |event: PacketEvent| {
-                        let _ = event_tx.send(event);
-                    },
-                    stop,
-                ))
-            } else {
-                rt.block_on(capture.run_records(|_: &[u8]| true, stop))
-            }
+            rt.block_on(capture.run(
+                move |event: PacketEvent| {
+                    let _ = event_tx.send(event);
+                },
+                stop,
+            ))
             .expect("capture run")
         });
         let enforcer = ready_rx
