@@ -184,11 +184,26 @@ impl EngineBuilder {
             let id = rules.len() as u32;
             let needles = literals::of_expr(&rule.condition, &freq, self.min_trigger_len);
             // A literal required at the start or end of a buffer beats no
-            // needle, or short ones (see `literals::anchor`).
-            let anchor = literals::anchor(&rule.condition).filter(|a| match &needles {
-                None => true,
-                Some(set) => a.lit.len() >= 2 && set.iter().any(|n| n.lit.len() < GOOD_NEEDLE),
+            // needle, or short ones (see `literals::anchors`); one that is
+            // the whole buffer beats needles within it (a rule's
+            // `"Mozilla"; bsize:7` hits only where the user agent is that,
+            // the needle `mozilla` nearly everywhere), not those of other
+            // buffers (`"GET"; bsize:3` is no better than a URI's needle).
+            let anchors = literals::anchors(&rule.condition);
+            let exact = needles.as_ref().and_then(|set| {
+                anchors
+                    .iter()
+                    .filter(|a| set.iter().all(|n| a.covers(n)))
+                    .max_by_key(|a| a.lit.len())
             });
+            let anchor = exact
+                .or_else(|| anchors.iter().max_by_key(|a| (a.lit.len(), a.exact)))
+                .filter(|a| match &needles {
+                    None => true,
+                    Some(set) if a.exact && set.iter().all(|n| a.covers(n)) => true,
+                    Some(set) => a.lit.len() >= 2 && set.iter().any(|n| n.lit.len() < GOOD_NEEDLE),
+                })
+                .cloned();
             let triggers: Option<Vec<u32>> = match anchor {
                 Some(_) => None,
                 None => needles.map(|v| v.iter().map(&mut intern).collect()),
@@ -526,8 +541,9 @@ struct Scan {
     pats: Box<[Pattern]>,
 }
 
-/// Rules found by a literal required at the start or end of a buffer:
-/// per (buffer, end), entries sorted by the literal's first (last) byte,
+/// Rules found by a literal required at the start or end of a buffer (or
+/// that is the whole buffer, an exact entry: compared only with a buffer
+/// of its length): per (buffer, end), entries sorted by the literal's first (last) byte,
 /// folded, so that an input looks at one byte per (buffer, end) and
 /// compares only the literals that begin (end) with it.
 #[derive(Debug, Default)]
@@ -540,6 +556,8 @@ struct Anchors {
 #[derive(Debug)]
 struct AnchorEntry {
     key: u8,
+    /// The literal is the whole buffer.
+    exact: bool,
     lit: Box<[u8]>,
     rule: u32,
 }
@@ -560,6 +578,7 @@ impl Anchors {
             }
             entries.push(AnchorEntry {
                 key: key(&a),
+                exact: a.exact,
                 lit: a.lit.into(),
                 rule,
             });
@@ -585,7 +604,7 @@ impl Anchors {
             let from = run.partition_point(|e| e.key < key);
             for e in run[from..].iter().take_while(|e| e.key == key) {
                 let n = e.lit.len();
-                if n <= hay.len() {
+                if n == hay.len() || (n < hay.len() && !e.exact) {
                     let at = if end {
                         &hay[hay.len() - n..]
                     } else {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use regex_syntax::hir::{Class, Hir, HirKind};
-use sensor_rules::ir::{BufferItem, BufferMatch, Expr, FastPattern, Predicate};
+use sensor_rules::ir::{BufferItem, BufferMatch, Expr, FastPattern, NumCmp, Predicate};
 
 use crate::input::BufferId;
 use crate::target::Target;
@@ -177,7 +177,8 @@ fn set_preference(set: &[Needle], freq: &Frequencies) -> (bool, std::cmp::Revers
 
 /// A literal the condition requires at the start (or end) of a single
 /// buffer: a positive content with `startswith` (or `offset:0; depth:`
-/// its length), or `endswith`.
+/// its length), or `endswith`; or the whole buffer: a content as long as
+/// the buffer's `bsize:N`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Anchor {
     pub(crate) buffer: BufferId,
@@ -185,36 +186,70 @@ pub(crate) struct Anchor {
     pub(crate) end: bool,
     /// Lowercase.
     pub(crate) lit: Vec<u8>,
+    /// The literal is the whole buffer (`bsize` equal to its length).
+    pub(crate) exact: bool,
 }
 
-/// The longest [`Anchor`] of a condition. ET has hundreds of such rules
-/// whose contents are all short (one- to three-character user agents,
-/// `depth:2; endswith;`; top-level domains, `".ru"; endswith;`): as scanned
-/// literals they slow every scan of their buffer and hit often; compared
-/// at one place they cost a table lookup.
-pub(crate) fn anchor(e: &Expr) -> Option<Anchor> {
+impl Anchor {
+    /// Whether `n` can only occur where this whole-buffer literal does
+    /// (it is within the literal, in the same buffer).
+    pub(crate) fn covers(&self, n: &Needle) -> bool {
+        self.exact
+            && n.slot == ScanSlot::Single(self.buffer)
+            && !n.lit.is_empty()
+            && self.lit.windows(n.lit.len()).any(|w| w == n.lit.as_slice())
+    }
+}
+
+/// The [`Anchor`]s of a condition. ET has hundreds of rules whose
+/// contents are all short (one- to three-character user agents,
+/// `depth:2; endswith;`; top-level domains, `".ru"; endswith;`): as
+/// scanned literals they slow every scan of their buffer and hit often;
+/// compared at one place they cost a table lookup. And a content as long
+/// as its buffer's `bsize:N` (`"Mozilla"; bsize:7` in `http.user_agent`)
+/// is found at the cost of a length comparison, where as a fast pattern it
+/// hits on nearly every request.
+pub(crate) fn anchors(e: &Expr) -> Vec<Anchor> {
+    let mut v = Vec::new();
+    push_anchors(e, &mut v);
+    v
+}
+
+fn push_anchors(e: &Expr, out: &mut Vec<Anchor>) {
     match e {
-        Expr::And(v) => v.iter().filter_map(anchor).max_by_key(|a| a.lit.len()),
+        Expr::And(v) => v.iter().for_each(|e| push_anchors(e, out)),
         Expr::Predicate(Predicate::Buffer(b)) => {
             let Target::Single(buffer) = Target::of(&b.buffer) else {
-                return None;
+                return;
             };
-            b.contents()
-                .filter(|c| !c.negated && !c.pattern.is_empty())
-                .filter_map(|c| {
-                    let start = c.startswith
-                        || (!c.is_relative()
-                            && c.offset.unwrap_or(0) == 0
-                            && c.depth == Some(c.pattern.len() as u32));
-                    (start || c.endswith).then(|| Anchor {
+            // `bsize:N` (there may be several; each must hold).
+            let sizes: Vec<u64> = b
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    BufferItem::Bsize(NumCmp::Eq(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            for c in b.contents().filter(|c| !c.negated && !c.pattern.is_empty()) {
+                // A content as long as the buffer can only be all of it.
+                let exact = sizes.contains(&(c.pattern.len() as u64));
+                let start = exact
+                    || c.startswith
+                    || (!c.is_relative()
+                        && c.offset.unwrap_or(0) == 0
+                        && c.depth == Some(c.pattern.len() as u32));
+                if start || c.endswith {
+                    out.push(Anchor {
                         buffer,
                         end: !start,
                         lit: c.pattern.to_ascii_lowercase(),
-                    })
-                })
-                .max_by_key(|a| a.lit.len())
+                        exact,
+                    });
+                }
+            }
         }
-        _ => None,
+        _ => {}
     }
 }
 

@@ -559,6 +559,16 @@ fn engine_equals_reference_on_anchored_and_marked_fast_patterns() {
         r#"alert http any any -> any any (msg:"mo"; flow:to_server; http.user_agent; content:"Mo"; startswith; content:"zilla"; distance:0; sid:11;)"#,
         "\n",
         r#"alert http any any -> any any (msg:"deep"; flow:to_server; http.user_agent; content:"ab"; depth:3; sid:12;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"whole"; flow:to_server; http.user_agent; content:"Mozilla"; bsize:7; sid:13;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"whole fp"; flow:to_server; http.user_agent; content:"App"; fast_pattern; bsize:3; http.host; content:!"a.ru"; sid:14;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"whole other"; flow:to_server; http.method; content:"GET"; bsize:3; http.user_agent; content:"zilla"; sid:15;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"whole rel"; flow:to_server; http.user_agent; content:"x"; bsize:2; content:"ab"; distance:0; sid:16;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"whole two"; flow:to_server; http.user_agent; content:"IE"; bsize:2; content:"i"; depth:1; sid:17;)"#,
     ));
     let mut inputs = Vec::new();
     for ua in [
@@ -586,6 +596,11 @@ fn engine_equals_reference_on_anchored_and_marked_fast_patterns() {
         b"Mo",
         b"xab",
         b"ab",
+        b"Mozilla",
+        b"mozillA",
+        b"Mozilla ",
+        b"xMozilla",
+        b"Mozill",
     ] {
         for (method, host) in [
             ("GET", "h"),
