@@ -543,19 +543,26 @@ struct Scan {
 
 /// Rules found by a literal required at the start or end of a buffer (or
 /// that is the whole buffer, an exact entry: compared only with a buffer
-/// of its length): per (buffer, end), entries sorted by the literal's first (last) byte,
-/// folded, so that an input looks at one byte per (buffer, end) and
-/// compares only the literals that begin (end) with it.
+/// of its length): per (buffer, end), entries grouped by the literal's
+/// first (last) byte, folded, with a table of where each byte's entries
+/// start, so that an input looks at one byte per (buffer, end) and
+/// compares only the literals that begin (end) with it (a binary search
+/// over the byte keys cost a mispredicted branch per step).
 #[derive(Debug, Default)]
 struct Anchors {
-    /// (buffer, end, entries `start..end`).
-    runs: Box<[(BufferId, bool, u32, u32)]>,
+    /// (buffer, end, start of its table in `index`).
+    runs: Box<[(BufferId, bool, u32)]>,
+    /// Per run, [`KEYS`] + 1 entries: the entries of folded byte `k` are
+    /// `entries[index[base + k]..index[base + k + 1]]`.
+    index: Box<[u32]>,
     entries: Box<[AnchorEntry]>,
 }
 
+/// Folded byte keys of a run's table.
+const KEYS: usize = 256;
+
 #[derive(Debug)]
 struct AnchorEntry {
-    key: u8,
     /// The literal is the whole buffer.
     exact: bool,
     lit: Box<[u8]>,
@@ -568,16 +575,24 @@ impl Anchors {
             (if a.end { a.lit.last() } else { a.lit.first() }).map_or(0, |b| b | 0x20)
         };
         list.sort_by_key(|(a, r)| (a.buffer, a.end, key(a), *r));
-        let mut runs: Vec<(BufferId, bool, u32, u32)> = Vec::new();
-        let mut entries = Vec::with_capacity(list.len());
+        let mut runs: Vec<(BufferId, bool, u32)> = Vec::new();
+        let mut index: Vec<u32> = Vec::new();
+        let mut entries: Vec<AnchorEntry> = Vec::with_capacity(list.len());
         for (a, rule) in list {
-            let i = entries.len() as u32;
-            match runs.last_mut() {
-                Some(run) if run.0 == a.buffer && run.1 == a.end => run.3 = i + 1,
-                _ => runs.push((a.buffer, a.end, i, i + 1)),
+            if runs
+                .last()
+                .is_none_or(|run| (run.0, run.1) != (a.buffer, a.end))
+            {
+                runs.push((a.buffer, a.end, index.len() as u32));
+                index.extend([entries.len() as u32; KEYS + 1]);
+            }
+            // Entries of keys above this one start after it.
+            let k = key(&a) as usize;
+            let base = index.len() - (KEYS + 1);
+            for slot in &mut index[base + k + 1..] {
+                *slot += 1;
             }
             entries.push(AnchorEntry {
-                key: key(&a),
                 exact: a.exact,
                 lit: a.lit.into(),
                 rule,
@@ -585,6 +600,7 @@ impl Anchors {
         }
         Anchors {
             runs: runs.into(),
+            index: index.into(),
             entries: entries.into(),
         }
     }
@@ -592,17 +608,16 @@ impl Anchors {
     /// Calls `f` with each rule whose literal is where it must be.
     #[inline]
     fn for_each<I: Input + ?Sized>(&self, input: &I, mut f: impl FnMut(u32)) {
-        for &(buffer, end, lo, hi) in self.runs.iter() {
+        for &(buffer, end, base) in self.runs.iter() {
             let Some(hay) = view(input, buffer) else {
                 continue;
             };
             let Some(&b) = (if end { hay.last() } else { hay.first() }) else {
                 continue;
             };
-            let key = b | 0x20;
-            let run = &self.entries[lo as usize..hi as usize];
-            let from = run.partition_point(|e| e.key < key);
-            for e in run[from..].iter().take_while(|e| e.key == key) {
+            let k = base as usize + usize::from(b | 0x20);
+            let (lo, hi) = (self.index[k] as usize, self.index[k + 1] as usize);
+            for e in &self.entries[lo..hi] {
                 let n = e.lit.len();
                 if n == hay.len() || (n < hay.len() && !e.exact) {
                     let at = if end {
