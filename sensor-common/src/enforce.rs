@@ -144,18 +144,14 @@ pub struct ActiveState {
 /// stay consistent with it.
 ///
 /// The automaton is a table of rows, one per state, of one transition per
-/// byte class, stored in chunks: entry `t` lives at
-/// `DFA_TRANS[t >> DFA_CHUNK_BITS][t & (DFA_CHUNK - 1)]`. Bank `b` starts at
-/// chunk `b * bank_transitions / DFA_CHUNK`, and no row straddles two chunks
-/// (user space pads), so one chunk pointer serves a whole row.
+/// byte class: bank `b`'s table is the single value `DFA_TABLE[b]`
+/// ([`DfaTable`]), so that every lane of the walk indexes one pointer.
 ///
-/// Transitions are *premultiplied*: a transition holds the absolute index of
-/// the next state's row, so the walk computes `row + class[byte]` and loads.
-/// Two flag bits make the common case a single test: [`DFA_FAR_BIT`] when the
-/// next row is in another chunk (the walk then looks that chunk up), and
-/// [`DFA_MATCH_BIT`] when the next state completes a pattern, in which case
-/// the low bits hold that state's number instead of a row:
-/// `DFA_MATCHES[b * bank_states + state]` says which pattern.
+/// Transitions are *premultiplied*: a transition holds the byte offset of
+/// the next state's row, so the walk adds the byte's class (times 4) and
+/// loads. [`DFA_MATCH_BIT`] is set when the next state completes a
+/// pattern, in which case the low bits hold that state's number instead of a
+/// row: `DFA_MATCHES[b * bank_states + state]` says which pattern.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bank {
@@ -163,13 +159,13 @@ pub struct Bank {
     pub states: u32,
     /// Number of byte classes (the row length).
     pub classes: u32,
-    /// Absolute index of the unanchored start state's row.
+    /// Byte offset of the unanchored start state's row in the bank's rows.
     pub start_row: u32,
     /// Which maps hold entries ([`blocks`] bits).
     pub blocks: u32,
     /// Length of the longest pattern: no state is deeper, so a walk started
     /// from the start state `max_len - 1` bytes early reaches the true state
-    /// (the two-lane walk relies on it).
+    /// (the multi-lane walk relies on it).
     pub max_len: u32,
 }
 
@@ -185,19 +181,45 @@ pub mod blocks {
     pub const FLOWS: u32 = 1 << 3;
 }
 
-/// Transitions are stored in chunks of `DFA_CHUNK` (`DFA_TRANS` values of
-/// 256 KiB): the walk keeps the current chunk's pointer and indexes it with a
-/// mask instead of a map lookup per byte. Benign traffic stays in the
-/// shallow states, numbered first, so it rarely leaves the first chunk.
-pub const DFA_CHUNK_BITS: u32 = 16;
-/// Transitions per `DFA_TRANS` value.
-pub const DFA_CHUNK: usize = 1 << DFA_CHUNK_BITS;
+/// log2 of the rows' part of a [`DfaTable`] in `u32` entries.
+pub const DFA_TABLE_BITS: u32 = 20;
+/// Transitions a bank holds at most (4 MiB of rows).
+pub const DFA_MAX_TRANSITIONS: usize = 1 << DFA_TABLE_BITS;
+/// Mask of a row's byte offset in [`DfaTable::transitions`]: the walk masks
+/// every row it loads, which shows the verifier each load within the value
+/// (a correct table never needs it).
+pub const DFA_ROW_MASK: u32 = ((1 << DFA_TABLE_BITS) - 1) * 4;
+/// Byte offset of [`DfaTable::transitions`] in the table.
+pub const DFA_ROWS_OFFSET: usize = 256;
+
+/// Value of `DFA_TABLE`: one bank's automaton, one map value (the kernel
+/// takes array values larger than 4 MiB).
+///
+/// The walk keeps one pointer to it and reads a byte's class at `table +
+/// byte` and a transition at `table + 4 * class + row + DFA_ROWS_OFFSET`:
+/// BPF has ten registers, and four lanes need eight of them for their rows
+/// and byte pointers. Rows are byte offsets and classes are scaled and
+/// added to the table pointer off the chain of dependent loads, so that
+/// each byte adds only a mask, an add and a load to it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DfaTable {
+    /// Byte -> class.
+    pub classes: [u8; 256],
+    /// Rows of `Bank::classes` transitions, state by state; a transition
+    /// holds the byte offset of the next state's row (`4 * state *
+    /// classes`). The last 256 entries are never used by a correct table:
+    /// they keep a masked row plus a class within the value.
+    pub transitions: [u32; DFA_MAX_TRANSITIONS + 256],
+}
+
+const _: () = assert!(core::mem::offset_of!(DfaTable, transitions) == DFA_ROWS_OFFSET);
 
 /// Set in a transition when the next state completes a pattern; the low bits
-/// are then the state's number.
-pub const DFA_MATCH_BIT: u32 = 1 << 31;
-/// Set in a transition when the next state's row is in another chunk.
-pub const DFA_FAR_BIT: u32 = 1 << 30;
+/// are then the state's number. Bit 30, not 31, so that the walk's test is
+/// a compare with an immediate (`> 0x3fff_ffff`; BPF immediates are signed
+/// 32-bit): no transition ever has bit 31 set.
+pub const DFA_MATCH_BIT: u32 = 1 << 30;
 
 /// Value of `DFA_MATCHES`: the pattern a match state completes.
 #[repr(C)]
@@ -266,6 +288,7 @@ mod pod {
     unsafe impl aya::Pod for super::ActiveState {}
     unsafe impl aya::Pod for super::Bank {}
     unsafe impl aya::Pod for super::DfaMatch {}
+    unsafe impl aya::Pod for super::DfaTable {}
     unsafe impl aya::Pod for super::BodySkip {}
     unsafe impl aya::Pod for super::DfaResume {}
 }

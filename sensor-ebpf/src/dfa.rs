@@ -13,8 +13,8 @@ use aya_ebpf::{
 use sensor_common::{
     RecordHeader,
     enforce::{
-        Bank, DFA_BYTES_PER_STEP, DFA_CHUNK, DFA_CHUNK_BITS, DFA_FAR_BIT, DFA_MATCH_BIT, DfaMatch,
-        DfaResume, FlowKey,
+        Bank, DFA_BYTES_PER_STEP, DFA_MATCH_BIT, DFA_ROW_MASK, DFA_ROWS_OFFSET, DfaMatch,
+        DfaResume, DfaTable, FlowKey,
     },
     record::MAX_SNAPLEN,
 };
@@ -25,13 +25,9 @@ use crate::{SCRATCH, global};
 #[unsafe(no_mangle)]
 static DFA_BANK_STATES: u32 = 0;
 
-/// Byte -> class, per bank.
+/// Each bank's automaton, one 4 MiB value: transitions and class map.
 #[map]
-static DFA_CLASSES: Array<[u8; 256]> = Array::with_max_entries(2, 0);
-
-/// Dense transition table of both banks, in chunks. Sized at load time.
-#[map]
-static DFA_TRANS: Array<[u32; DFA_CHUNK]> = Array::with_max_entries(2, 0);
+static DFA_TABLE: Array<DfaTable> = Array::with_max_entries(2, 0);
 
 /// Where the automaton stopped at the end of each TCP flow direction's last
 /// segment; least recently used entries go first. Sized at load time.
@@ -85,10 +81,8 @@ const LANE_ROUND: u32 = 16;
 /// segment's state. A short payload is one lane.
 #[repr(C)]
 struct Walk {
-    /// Each lane's current row (absolute transition index).
+    /// Each lane's current row (index in the bank's table).
     rows: [u32; LANES],
-    /// `DFA_TRANS` chunk holding each lane's current row.
-    chunks: [u32; LANES],
     /// Where each lane starts in the payload.
     starts: [u32; LANES],
     /// Bytes each lane has walked.
@@ -97,7 +91,7 @@ struct Walk {
     lane_len: u32,
     /// 1 or [`LANES`].
     lanes: u32,
-    /// Bank index, for the class map.
+    /// Bank index, for the table.
     bank: u32,
     /// Matching state + 1 once a pattern completed; 0 before.
     hit: u32,
@@ -177,10 +171,8 @@ pub fn scan(
     // SAFETY: per-CPU map value, valid for this program run; the program
     // is not preempted by another use of it on this CPU.
     let walk = unsafe { &mut *walk };
-    let start_chunk = start_row >> DFA_CHUNK_BITS;
     *walk = Walk {
         rows: [row, start_row, start_row, start_row],
-        chunks: [row >> DFA_CHUNK_BITS, start_chunk, start_chunk, start_chunk],
         starts,
         walked: 0,
         lane_len,
@@ -219,9 +211,11 @@ pub fn scan(
     None
 }
 
-const FLAGS: u64 = (DFA_MATCH_BIT | DFA_FAR_BIT) as u64;
 const MATCH: u64 = DFA_MATCH_BIT as u64;
-const FAR: u64 = DFA_FAR_BIT as u64;
+/// A transition above this has the match bit (bit 31 is never set): the
+/// test is then one compare with an immediate.
+const NOT_MATCH_MAX: u64 = MATCH - 1;
+const MASK: u64 = DFA_ROW_MASK as u64;
 const STEP: u64 = DFA_BYTES_PER_STEP as u64;
 
 /// One `bpf_loop` iteration: up to [`DFA_BYTES_PER_STEP`] bytes of each
@@ -230,11 +224,12 @@ const STEP: u64 = DFA_BYTES_PER_STEP as u64;
 ///
 /// The per-byte path is what the automaton costs, so it is kept short: no
 /// call, 64-bit arithmetic (no zero-extension pairs), bytes read at constant
-/// offsets from one pointer per lane, and a fully unrolled body with no
-/// length check. Each step of the lanes has a single test of all their
-/// transitions' flag bits (match, or next row in another chunk); a flagged
-/// step ends the iteration and is resolved once after the unrolled body.
-/// One exit per step keeps the verifier's paths linear in the step length.
+/// offsets from one pointer per lane, the class map and the transitions at
+/// offsets from the one table pointer, and a fully unrolled body with no
+/// length check. That leaves the four lanes' state (four rows, four byte
+/// pointers, the table) in BPF's ten registers, without reloads from the
+/// stack. Each step of the lanes has a single test of all their
+/// transitions' match bits.
 #[inline(never)]
 extern "C" fn step(_index: u64, _ctx: *mut c_void) -> i64 {
     let Some(walk) = DFA_WALK.get_ptr_mut(0) else {
@@ -245,23 +240,51 @@ extern "C" fn step(_index: u64, _ctx: *mut c_void) -> i64 {
     let Some(record) = SCRATCH.get_ptr(0) else {
         return 1;
     };
-    let Some(classes) = DFA_CLASSES.get(walk.bank) else {
+    let Some(table) = DFA_TABLE.get_ptr(walk.bank) else {
         return 1;
     };
+    let table = table as u64;
     // SAFETY: per-CPU scratch, valid for the program run.
     let payload = unsafe { &(*record).payload };
     if walk.lanes == 1 {
-        one_lane(walk, payload, classes)
+        one_lane(walk, payload, table)
     } else {
-        four_lanes(walk, payload, classes)
+        four_lanes(walk, payload, table)
     }
 }
 
-/// The transition of a lane at `$row` on `$byte`.
+/// The transition of a lane at `$row` on `$byte`: the byte's class and the
+/// transition are both read at offsets from the table's pointer.
 macro_rules! transition {
-    ($classes:ident, $chunk:ident, $row:ident, $byte:expr) => {{
-        let t = $row + $classes[$byte as usize] as u64;
-        $chunk[t as usize & (DFA_CHUNK - 1)] as u64
+    ($table:ident, $row:ident, $byte:expr) => {{
+        // Addresses are computed as integers, `index + table`: a pointer
+        // offset compiles to `tmp = table; tmp += index`, a copy more per
+        // load (LLVM does not commute it), and the verifier accepts a
+        // scalar plus a map value pointer either way round. The class part
+        // depends only on the byte, not on the previous transition, so it
+        // is computed off the chain of dependent loads.
+        let byte = $byte as u64;
+        // SAFETY: a byte is below 256 and the class map is the table's
+        // first 256 bytes.
+        let class = unsafe { *((byte + $table) as *const u8) } as u64;
+        let mut row_of_class = class << 2;
+        // SAFETY: one addition, `row_of_class += table`, written as asm so
+        // that LLVM cannot reassociate it into the chain of dependent loads
+        // (it turns `(row & mask) + (table + class * 4)` into three
+        // additions after the mask instead of one).
+        unsafe {
+            core::arch::asm!(
+                "{0} += {1}",
+                inout(reg) row_of_class,
+                in(reg) $table,
+                options(pure, nomem, nostack),
+            )
+        };
+        let at = ($row & MASK) + row_of_class;
+        // SAFETY: the masked row plus 4 * class, plus the rows' offset, is
+        // within the table (see `DfaTable`); map values are page-aligned.
+        let next = unsafe { *((at + DFA_ROWS_OFFSET as u64) as *const u32) };
+        next as u64
     }};
 }
 
@@ -287,17 +310,12 @@ macro_rules! at {
     };
 }
 
-/// Takes a flagged transition of lane `$lane`: a match ends the walk, a far
-/// row moves the lane to another chunk (looked up by the next iteration).
-macro_rules! take_flagged {
-    ($walk:ident, $next:ident, $row:ident, $lane:expr) => {{
-        if $next & MATCH != 0 {
-            $walk.hit = ($next as u32 & !DFA_MATCH_BIT) + 1;
-            return 1;
-        }
-        $row = $next & !FAR;
-        $walk.chunks[$lane] = ($row >> DFA_CHUNK_BITS) as u32;
-    }};
+/// The walk's result for a transition `$next` with the match bit: the
+/// matching state + 1.
+macro_rules! hit {
+    ($next:expr) => {
+        ($next as u32 & !DFA_MATCH_BIT) + 1
+    };
 }
 
 /// `$body` for `$k` = `$base` to `$base + 15` (a constant in each copy).
@@ -378,32 +396,30 @@ macro_rules! sixty_four {
     };
 }
 
+/// `$body` for `$k` = 0 to 15.
+macro_rules! just_sixteen {
+    ($k:ident, $body:block) => {
+        sixteen!($k, 0, $body);
+    };
+}
+
 /// One lane: a payload too short to split.
 #[inline(always)]
-fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], classes: &[u8; 256]) -> i64 {
-    let Some(chunk) = DFA_TRANS.get_ptr(walk.chunks[0]) else {
-        return 1;
-    };
-    // SAFETY: a map value, valid for the program run.
-    let chunk = unsafe { &*chunk };
+fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
     let end = walk.lane_len as u64;
     let mut pos = walk.walked as u64;
     let mut row = walk.rows[0] as u64;
     if pos + STEP <= end {
         let window = window!(payload, pos, STEP);
-        let mut walked = STEP;
-        'run: {
-            sixty_four!(K, {
-                let next = transition!(classes, chunk, row, at!(window, K));
-                if next & FLAGS != 0 {
-                    walked = K as u64 + 1;
-                    take_flagged!(walk, next, row, 0);
-                    break 'run;
-                }
-                row = next;
-            });
-        }
-        pos += walked;
+        sixty_four!(K, {
+            let next = transition!(table, row, at!(window, K));
+            if next > NOT_MATCH_MAX {
+                walk.hit = hit!(next);
+                return 1;
+            }
+            row = next;
+        });
+        pos += STEP;
     } else {
         // The last bytes, with a length check per byte.
         for _ in 0..DFA_BYTES_PER_STEP {
@@ -412,10 +428,10 @@ fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], classes: &[u8; 256]) -
             }
             let byte = payload[pos as usize & (MAX_SNAPLEN - 1)];
             pos += 1;
-            let next = transition!(classes, chunk, row, byte);
-            if next & FLAGS != 0 {
-                take_flagged!(walk, next, row, 0);
-                break;
+            let next = transition!(table, row, byte);
+            if next > NOT_MATCH_MAX {
+                walk.hit = hit!(next);
+                return 1;
             }
             row = next;
         }
@@ -426,21 +442,11 @@ fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], classes: &[u8; 256]) -
 }
 
 /// Four lanes in lockstep: 64 bytes of each while that many are left, else
-/// 16 (lane lengths are multiples of 16), else (a chunk change moved the
-/// lanes off the 16-byte grid) one. No loops: a loop here, unrolled by the
-/// verifier across four lanes, overflowed its jump history.
+/// 16 (lane lengths are multiples of 16, and every run advances all lanes
+/// alike, so they stay on that grid). No loops: a loop here, unrolled by
+/// the verifier across four lanes, overflowed its jump history.
 #[inline(always)]
-fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], classes: &[u8; 256]) -> i64 {
-    let (Some(c0), Some(c1), Some(c2), Some(c3)) = (
-        DFA_TRANS.get_ptr(walk.chunks[0]),
-        DFA_TRANS.get_ptr(walk.chunks[1]),
-        DFA_TRANS.get_ptr(walk.chunks[2]),
-        DFA_TRANS.get_ptr(walk.chunks[3]),
-    ) else {
-        return 1;
-    };
-    // SAFETY: map values, valid for the program run.
-    let (c0, c1, c2, c3) = unsafe { (&*c0, &*c1, &*c2, &*c3) };
+fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
     let walked = walk.walked as u64;
     let left = (walk.lane_len as u64).saturating_sub(walked);
     let [mut r0, mut r1, mut r2, mut r3] = walk.rows.map(u64::from);
@@ -453,63 +459,22 @@ fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], classes: &[u8; 256])
             let w1 = window!(payload, s1 + walked, $n);
             let w2 = window!(payload, s2 + walked, $n);
             let w3 = window!(payload, s3 + walked, $n);
-            let mut flagged = [0u64; LANES];
-            let mut advanced = $n;
-            'run: {
-                $unroll!(K, {
-                    let n0 = transition!(classes, c0, r0, at!(w0, K));
-                    let n1 = transition!(classes, c1, r1, at!(w1, K));
-                    let n2 = transition!(classes, c2, r2, at!(w2, K));
-                    let n3 = transition!(classes, c3, r3, at!(w3, K));
-                    if (n0 | n1 | n2 | n3) & FLAGS != 0 {
-                        flagged = [n0, n1, n2, n3];
-                        advanced = K as u64 + 1;
-                        break 'run;
-                    }
-                    r0 = n0;
-                    r1 = n1;
-                    r2 = n2;
-                    r3 = n3;
-                });
-            }
-            let [f0, f1, f2, f3] = flagged;
-            if (f0 | f1 | f2 | f3) & FLAGS != 0 {
-                if f0 & FLAGS != 0 {
-                    take_flagged!(walk, f0, r0, 0);
-                } else {
-                    r0 = f0;
+            $unroll!(K, {
+                let n0 = transition!(table, r0, at!(w0, K));
+                let n1 = transition!(table, r1, at!(w1, K));
+                let n2 = transition!(table, r2, at!(w2, K));
+                let n3 = transition!(table, r3, at!(w3, K));
+                if n0 | n1 | n2 | n3 > NOT_MATCH_MAX {
+                    walk.hit = first_hit(n0, n1, n2, n3);
+                    return 1;
                 }
-                if f1 & FLAGS != 0 {
-                    take_flagged!(walk, f1, r1, 1);
-                } else {
-                    r1 = f1;
-                }
-                if f2 & FLAGS != 0 {
-                    take_flagged!(walk, f2, r2, 2);
-                } else {
-                    r2 = f2;
-                }
-                if f3 & FLAGS != 0 {
-                    take_flagged!(walk, f3, r3, 3);
-                } else {
-                    r3 = f3;
-                }
-            }
-            walk.walked = (walked + advanced) as u32;
+                r0 = n0;
+                r1 = n1;
+                r2 = n2;
+                r3 = n3;
+            });
+            walk.walked = (walked + $n) as u32;
         }};
-    }
-    // `$body` for `$k` = 0.
-    macro_rules! just_one {
-        ($k:ident, $body:block) => {{
-            const $k: usize = 0;
-            $body
-        }};
-    }
-    // `$body` for `$k` = 0 to 15.
-    macro_rules! just_sixteen {
-        ($k:ident, $body:block) => {
-            sixteen!($k, 0, $body);
-        };
     }
 
     if left >= STEP {
@@ -517,10 +482,24 @@ fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], classes: &[u8; 256])
     } else if left >= LANE_ROUND as u64 {
         run!(LANE_ROUND as u64, just_sixteen);
     } else {
-        // Fewer than 16 bytes left (a chunk change moved the lanes off the
-        // 16-byte grid; rare): one byte of each lane per iteration.
-        run!(1, just_one);
+        // Cannot happen (lane lengths are multiples of 16): stop.
+        return 1;
     }
     walk.rows = [r0 as u32, r1 as u32, r2 as u32, r3 as u32];
     if walk.walked >= walk.lane_len { 1 } else { 0 }
+}
+
+/// The walk's result for a step where some lane's transition matched.
+#[inline(always)]
+fn first_hit(n0: u64, n1: u64, n2: u64, n3: u64) -> u32 {
+    let next = if n0 > NOT_MATCH_MAX {
+        n0
+    } else if n1 > NOT_MATCH_MAX {
+        n1
+    } else if n2 > NOT_MATCH_MAX {
+        n2
+    } else {
+        n3
+    };
+    hit!(next)
 }

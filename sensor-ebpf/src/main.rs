@@ -12,6 +12,7 @@
 //! record is still emitted, flagged dropped with the reason and rule.
 #![no_std]
 #![no_main]
+#![feature(asm_experimental_arch)]
 
 mod body;
 mod dfa;

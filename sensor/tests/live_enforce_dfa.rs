@@ -49,9 +49,10 @@ fn random_bytes(rng: &mut Lcg, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Pattern sets: many short literals (an automaton spread over several
-/// table chunks, so walks cross chunks), and a few of very different
-/// lengths (a long one makes the lanes overlap by hundreds of bytes).
+/// Pattern sets: many short literals (an automaton of some 700,000
+/// transitions, most of the kernel table, with rows far apart), and a few of
+/// very different lengths (a long one makes the lanes overlap by hundreds of
+/// bytes).
 fn pattern_sets() -> Vec<(&'static str, Vec<Pattern>)> {
     let mut rng = Lcg(0xdfa0_0001);
     let many = (0..1500)

@@ -2,7 +2,7 @@
 //! automaton inspects, and the sizes of the kernel maps.
 
 use aya::EbpfLoader;
-use sensor_common::enforce::{DFA_CHUNK, directions};
+use sensor_common::enforce::{DFA_MAX_TRANSITIONS, directions};
 
 use super::{CompiledDfa, EnforceError, EnforceErrorKind};
 
@@ -67,7 +67,10 @@ pub struct EnforceLimits {
     pub flows: u32,
     /// States of the pattern automaton.
     pub dfa_states: u32,
-    /// Transitions of the pattern automaton (states x byte classes).
+    /// Transitions of the pattern automaton (states x byte classes), at
+    /// most [`DFA_MAX_TRANSITIONS`]: each bank's table is one 4 MiB map
+    /// value whatever this limit (the kernel's largest array value, so that
+    /// the walk needs one pointer and a constant mask).
     pub dfa_transitions: u32,
     /// Flow directions with a body region (header-only capture); LRU.
     pub body_flows: u32,
@@ -89,19 +92,16 @@ impl Default for EnforceLimits {
 }
 
 impl EnforceLimits {
-    /// Transitions reserved per automaton bank: the limit rounded up to whole
-    /// `DFA_TRANS` chunks, so that each bank starts on a chunk.
-    pub(crate) fn bank_transitions(&self) -> u32 {
-        self.dfa_transitions.div_ceil(DFA_CHUNK as u32) * DFA_CHUNK as u32
-    }
-
     /// Limits that fit `dfa` with room for a rule set twice its size on
     /// reload, and the defaults for everything else.
     pub fn fitting(dfa: &CompiledDfa) -> EnforceLimits {
         let d = EnforceLimits::default();
         EnforceLimits {
             dfa_states: d.dfa_states.max(dfa.states().saturating_mul(2)),
-            dfa_transitions: d.dfa_transitions.max(dfa.transitions().saturating_mul(2)),
+            dfa_transitions: d
+                .dfa_transitions
+                .max(dfa.transitions().saturating_mul(2))
+                .min(DFA_MAX_TRANSITIONS as u32),
             ..d
         }
     }
@@ -121,7 +121,8 @@ pub struct EnforceConfig {
     pub header_only: bool,
     /// Payload bytes per packet the pattern automaton inspects at most
     /// (`None`: everything captured, up to the snap length). The automaton
-    /// costs about 2.5 ns per byte; this bounds it per packet.
+    /// costs about 0.8 ns per byte with 1,000 patterns (four lanes; more
+    /// when its rows are not in cache); this bounds it per packet.
     pub pattern_depth: Option<u32>,
 }
 
@@ -144,6 +145,16 @@ impl EnforceConfig {
                 ));
             }
         }
+        if l.dfa_transitions as usize > DFA_MAX_TRANSITIONS {
+            return Err(EnforceError::new(
+                EnforceErrorKind::Invalid,
+                format!(
+                    "enforcement limit dfa_transitions = {} exceeds the kernel table's \
+                     {DFA_MAX_TRANSITIONS} (one 4 MiB map value per bank)",
+                    l.dfa_transitions
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -154,7 +165,6 @@ impl EnforceConfig {
             pattern_directions: self.pattern_directions.bits(),
             header_only: u8::from(self.header_only),
             pattern_depth: self.pattern_depth.unwrap_or(0),
-            bank_transitions: self.limits.bank_transitions(),
             limits: self.limits,
         }
     }
@@ -167,7 +177,6 @@ pub(crate) struct EnforceGlobals {
     pattern_directions: u8,
     header_only: u8,
     pattern_depth: u32,
-    bank_transitions: u32,
     limits: EnforceLimits,
 }
 
@@ -186,7 +195,6 @@ impl EnforceGlobals {
             .map_max_entries("PORTS", 2 * l.ports)
             .map_max_entries("FLOWS", l.flows)
             .map_max_entries("DFA_RESUME", l.flows)
-            .map_max_entries("DFA_TRANS", 2 * self.bank_transitions / DFA_CHUNK as u32)
             .map_max_entries("DFA_MATCHES", 2 * l.dfa_states)
             .map_max_entries("BODY_SKIP", l.body_flows);
     }

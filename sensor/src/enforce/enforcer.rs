@@ -4,8 +4,8 @@ use std::collections::HashMap as StdHashMap;
 
 use aya::maps::{Array, HashMap, LpmTrie, Map, MapData};
 use sensor_common::enforce::{
-    ActiveState, Bank, BodySkip, CidrKey, DFA_CHUNK, DFA_FAR_BIT, DFA_MATCH_BIT, DfaMatch, FlowKey,
-    FlowVerdict, PortKey, Side, action, blocks,
+    ActiveState, Bank, BodySkip, CidrKey, DFA_MATCH_BIT, DfaMatch, DfaTable, FlowKey, FlowVerdict,
+    PortKey, Side, action, blocks,
 };
 
 use super::{
@@ -30,8 +30,7 @@ pub struct Enforcer {
     ports: HashMap<MapData, PortKey, u32>,
     flows: HashMap<MapData, FlowKey, FlowVerdict>,
     banks: Array<MapData, Bank>,
-    dfa_classes: Array<MapData, [u8; 256]>,
-    dfa_trans: Array<MapData, [u32; DFA_CHUNK]>,
+    dfa_table: Array<MapData, DfaTable>,
     dfa_matches: Array<MapData, DfaMatch>,
     body: HashMap<MapData, FlowKey, BodySkip>,
     /// Generation in force in the kernel.
@@ -65,8 +64,7 @@ impl KernelCapture {
         let ports = take("PORTS")?;
         let flows = take("FLOWS")?;
         let banks = take("BANKS")?;
-        let dfa_classes = take("DFA_CLASSES")?;
-        let dfa_trans = take("DFA_TRANS")?;
+        let dfa_table = take("DFA_TABLE")?;
         let dfa_matches = take("DFA_MATCHES")?;
         let body = take("BODY_SKIP")?;
         fn open<T: TryFrom<Map, Error = aya::maps::MapError>>(
@@ -84,8 +82,7 @@ impl KernelCapture {
             ports: open("PORTS", ports)?,
             flows: open("FLOWS", flows)?,
             banks: open("BANKS", banks)?,
-            dfa_classes: open("DFA_CLASSES", dfa_classes)?,
-            dfa_trans: open("DFA_TRANS", dfa_trans)?,
+            dfa_table: open("DFA_TABLE", dfa_table)?,
             dfa_matches: open("DFA_MATCHES", dfa_matches)?,
             body: open("BODY_SKIP", body)?,
             generation: 0,
@@ -362,10 +359,7 @@ impl Enforcer {
                 self.limits.dfa_states,
             ));
         }
-        let laid_out = kernel_layout(dfa, 0).transitions.len();
-        if dfa.transitions() > self.limits.dfa_transitions
-            || laid_out > self.limits.bank_transitions() as usize
-        {
+        if dfa.transitions() > self.limits.dfa_transitions {
             return Err(capacity(
                 "automaton transitions",
                 "",
@@ -407,19 +401,10 @@ impl Enforcer {
         let Some(dfa) = dfa else {
             return Ok(Bank::default());
         };
-        let base = bank * self.limits.bank_transitions();
-        let table = kernel_layout(dfa, base);
-        let first_chunk = base / DFA_CHUNK as u32;
-        for (i, part) in table.transitions.chunks(DFA_CHUNK).enumerate() {
-            let mut chunk: Box<[u32; DFA_CHUNK]> = vec![0u32; DFA_CHUNK]
-                .into_boxed_slice()
-                .try_into()
-                .expect("DFA_CHUNK entries");
-            chunk[..part.len()].copy_from_slice(part);
-            self.dfa_trans
-                .set(first_chunk + i as u32, chunk, 0)
-                .map_err(|e| EnforceError::map("DFA_TRANS", e))?;
-        }
+        let table = kernel_table(dfa);
+        self.dfa_table
+            .set(bank, table, 0)
+            .map_err(|e| EnforceError::map("DFA_TABLE", e))?;
         let state_base = bank * self.limits.dfa_states;
         for (i, &m) in dfa.match_table().iter().enumerate() {
             if m != DfaMatch::default() {
@@ -428,13 +413,10 @@ impl Enforcer {
                     .map_err(|e| EnforceError::map("DFA_MATCHES", e))?;
             }
         }
-        self.dfa_classes
-            .set(bank, *dfa.class_map(), 0)
-            .map_err(|e| EnforceError::map("DFA_CLASSES", e))?;
         Ok(Bank {
             states: dfa.states(),
             classes: dfa.class_count(),
-            start_row: table.start_row,
+            start_row: 4 * dfa.start() * dfa.class_count(),
             blocks: 0,
             max_len: dfa.max_pattern_len(),
         })
@@ -508,50 +490,25 @@ impl Enforcer {
     }
 }
 
-/// An automaton as the kernel walks it (see `sensor_common::enforce::Bank`).
-struct KernelTable {
-    /// The bank's entries from its first chunk on, rows padded so that none
-    /// straddles a chunk.
-    transitions: Vec<u32>,
-    /// Absolute index of the start state's row.
-    start_row: u32,
-}
-
-/// Lays `dfa` out for a bank starting at absolute index `base` (a multiple
-/// of `DFA_CHUNK`): rows placed in state order, moved to the next chunk when
-/// they would straddle one; transitions premultiplied to absolute row
-/// indexes, flagged far when the next row is in another chunk, and holding
-/// the state number when the next state completes a pattern.
-fn kernel_layout(dfa: &CompiledDfa, base: u32) -> KernelTable {
-    let classes = dfa.class_count() as usize;
-    let chunk_of = |index: usize| index / DFA_CHUNK;
-    let mut rows = Vec::with_capacity(dfa.states() as usize);
-    let mut cursor = 0usize;
-    for _ in 0..dfa.states() {
-        if chunk_of(cursor) != chunk_of(cursor + classes - 1) {
-            cursor = (chunk_of(cursor) + 1) * DFA_CHUNK;
-        }
-        rows.push(cursor);
-        cursor += classes;
+/// `dfa` as the kernel walks it (see `sensor_common::enforce::Bank`): rows
+/// in state order, transitions premultiplied to row indexes (or holding
+/// the state number, flagged, when the next state completes a pattern),
+/// and the class map. The caller checked that it fits
+/// (`sensor_common::enforce::DFA_MAX_TRANSITIONS`).
+fn kernel_table(dfa: &CompiledDfa) -> Box<DfaTable> {
+    let classes = dfa.class_count();
+    // SAFETY: `DfaTable` is plain integers, for which zero is valid; boxed
+    // directly, as 4 MiB would not fit on a thread's stack.
+    let mut table: Box<DfaTable> = unsafe { Box::new_zeroed().assume_init() };
+    for (slot, &t) in table.transitions.iter_mut().zip(dfa.transition_table()) {
+        *slot = if t & DFA_MATCH_BIT != 0 {
+            t
+        } else {
+            4 * t * classes
+        };
     }
-    let mut transitions = vec![0u32; cursor];
-    let dense = dfa.transition_table();
-    for (state, &row) in rows.iter().enumerate() {
-        for class in 0..classes {
-            let t = dense[state * classes + class];
-            let next = (t & !DFA_MATCH_BIT) as usize;
-            transitions[row + class] = if t & DFA_MATCH_BIT != 0 {
-                next as u32 | DFA_MATCH_BIT
-            } else {
-                let far = chunk_of(rows[next]) != chunk_of(row);
-                (base + rows[next] as u32) | if far { DFA_FAR_BIT } else { 0 }
-            };
-        }
-    }
-    KernelTable {
-        transitions,
-        start_row: base + rows[dfa.start() as usize] as u32,
-    }
+    table.classes = *dfa.class_map();
+    table
 }
 
 fn port_key(generation: u32, block: &PortBlock) -> PortKey {
@@ -586,30 +543,26 @@ mod tests {
     use crate::enforce::Pattern;
 
     /// The kernel's walk (sensor-ebpf's `dfa::step`) over a laid-out table.
-    fn kernel_walk(table: &KernelTable, base: u32, classes: &[u8; 256], hay: &[u8]) -> Option<u32> {
-        let mut row = table.start_row;
-        let mut chunk = row >> sensor_common::enforce::DFA_CHUNK_BITS;
+    fn kernel_walk(table: &DfaTable, start_row: u32, hay: &[u8]) -> Option<u32> {
+        let mut row = start_row;
         for &b in hay {
-            let t = row + u32::from(classes[b as usize]);
-            assert_eq!(
-                t >> sensor_common::enforce::DFA_CHUNK_BITS,
-                chunk,
-                "row straddles"
+            assert_eq!(row & sensor_common::enforce::DFA_ROW_MASK, row);
+            let at = row + 4 * u32::from(table.classes[b as usize]);
+            assert!(
+                (at as usize) < 4 * sensor_common::enforce::DFA_MAX_TRANSITIONS,
+                "into the padding"
             );
-            let next = table.transitions[(t - base) as usize];
+            let next = table.transitions[at as usize / 4];
             if next & DFA_MATCH_BIT != 0 {
                 return Some(next & !DFA_MATCH_BIT);
             }
-            row = next & !DFA_FAR_BIT;
-            if next & DFA_FAR_BIT != 0 {
-                chunk = row >> sensor_common::enforce::DFA_CHUNK_BITS;
-            }
+            row = next;
         }
         None
     }
 
     #[test]
-    fn the_kernel_layout_walks_like_the_dense_automaton() {
+    fn the_kernel_table_walks_like_the_dense_automaton() {
         let patterns: Vec<Pattern> = (0..1000)
             .map(|i| {
                 let h = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -617,22 +570,18 @@ mod tests {
             })
             .collect();
         let dfa = CompiledDfa::compile(&patterns).unwrap();
-        assert!(
-            dfa.transitions() as usize > 2 * DFA_CHUNK,
-            "spans several chunks"
-        );
-        let base = 3 * DFA_CHUNK as u32;
-        let table = kernel_layout(&dfa, base);
-        assert!(table.transitions.iter().any(|t| t & DFA_FAR_BIT != 0));
+        assert!(dfa.transitions() as usize <= sensor_common::enforce::DFA_MAX_TRANSITIONS);
+        let table = kernel_table(&dfa);
+        let start_row = 4 * dfa.start() * dfa.class_count();
         for i in [0u32, 1, 500, 998, 999] {
             let p = &patterns[i as usize];
             let mut hay = b"GET /?q=".to_vec();
             hay.extend_from_slice(&p.bytes);
-            let state = kernel_walk(&table, base, dfa.class_map(), &hay).expect("kernel hit");
+            let state = kernel_walk(&table, start_row, &hay).expect("kernel hit");
             assert_eq!(dfa.match_table()[state as usize].sid, i);
             assert_eq!(dfa.find(&hay).map(|(_, sid)| sid), Some(i));
         }
         let benign = b"GET /index.html HTTP/1.1\r\nHost: sig3-0001-y\r\n\r\n";
-        assert_eq!(kernel_walk(&table, base, dfa.class_map(), benign), None);
+        assert_eq!(kernel_walk(&table, start_row, benign), None);
     }
 }
