@@ -541,17 +541,18 @@ struct Scan {
     pats: Box<[Pattern]>,
 }
 
-/// Rules found by a literal required at the start or end of a buffer (or
-/// that is the whole buffer, an exact entry: compared only with a buffer
-/// of its length): per (buffer, end), entries grouped by the literal's
-/// first (last) byte, folded, with a table of where each byte's entries
-/// start, so that an input looks at one byte per (buffer, end) and
-/// compares only the literals that begin (end) with it (a binary search
-/// over the byte keys cost a mispredicted branch per step).
+/// Rules found by a literal required at the start or end of a buffer, or
+/// that is the whole buffer: per (buffer, where), entries grouped by a
+/// key ([`AnchorAt::key`]: the literal's first or last byte, folded; for
+/// whole buffers with the length mixed in), with a table of where each
+/// key's entries start, so that an input computes one key per (buffer,
+/// where) and compares only the literals that share it (a binary search
+/// over the byte keys cost a mispredicted branch per step, and the
+/// `bsize` user agents beginning with `m` were dozens of length checks).
 #[derive(Debug, Default)]
 struct Anchors {
-    /// (buffer, end, start of its table in `index`).
-    runs: Box<[(BufferId, bool, u32)]>,
+    /// (buffer, where, start of its table in `index`).
+    runs: Box<[(BufferId, AnchorAt, u32)]>,
     /// Per run, [`KEYS`] + 1 entries: the entries of folded byte `k` are
     /// `entries[index[base + k]..index[base + k + 1]]`.
     index: Box<[u32]>,
@@ -563,38 +564,73 @@ const KEYS: usize = 256;
 
 #[derive(Debug)]
 struct AnchorEntry {
-    /// The literal is the whole buffer.
-    exact: bool,
     lit: Box<[u8]>,
     rule: u32,
 }
 
+/// Where an anchor run's literals sit: at the start, at the end, or the
+/// whole buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum AnchorAt {
+    Start,
+    End,
+    Whole,
+}
+
+impl AnchorAt {
+    fn of(a: &literals::Anchor) -> AnchorAt {
+        match (a.exact, a.end) {
+            (true, _) => AnchorAt::Whole,
+            (false, false) => AnchorAt::Start,
+            (false, true) => AnchorAt::End,
+        }
+    }
+
+    /// The table key of a literal (or of a haystack): the first (last)
+    /// byte, folded; for a whole buffer, its length mixed with its first
+    /// byte (the user agents of ET's `bsize` rules mostly begin with
+    /// `Mozilla`, and their lengths differ).
+    #[inline]
+    fn key(self, hay: &[u8]) -> Option<usize> {
+        let b = match self {
+            AnchorAt::Start | AnchorAt::Whole => *hay.first()?,
+            AnchorAt::End => *hay.last()?,
+        } | 0x20;
+        Some(match self {
+            AnchorAt::Whole => {
+                ((hay.len() as u32).wrapping_mul(0x9E37_79B1) >> 24) as usize ^ usize::from(b)
+            }
+            _ => usize::from(b),
+        })
+    }
+}
+
 impl Anchors {
-    fn new(mut list: Vec<(literals::Anchor, u32)>) -> Anchors {
-        let key = |a: &literals::Anchor| {
-            (if a.end { a.lit.last() } else { a.lit.first() }).map_or(0, |b| b | 0x20)
-        };
-        list.sort_by_key(|(a, r)| (a.buffer, a.end, key(a), *r));
-        let mut runs: Vec<(BufferId, bool, u32)> = Vec::new();
+    fn new(list: Vec<(literals::Anchor, u32)>) -> Anchors {
+        let mut list: Vec<(BufferId, AnchorAt, usize, u32, Vec<u8>)> = list
+            .into_iter()
+            .map(|(a, rule)| {
+                let at = AnchorAt::of(&a);
+                let key = at.key(&a.lit).expect("non-empty anchor");
+                (a.buffer, at, key, rule, a.lit)
+            })
+            .collect();
+        list.sort_by_key(|&(buffer, at, key, rule, _)| (buffer, at, key, rule));
+        let mut runs: Vec<(BufferId, AnchorAt, u32)> = Vec::new();
         let mut index: Vec<u32> = Vec::new();
         let mut entries: Vec<AnchorEntry> = Vec::with_capacity(list.len());
-        for (a, rule) in list {
-            if runs
-                .last()
-                .is_none_or(|run| (run.0, run.1) != (a.buffer, a.end))
-            {
-                runs.push((a.buffer, a.end, index.len() as u32));
+        for (buffer, at, key, rule, lit) in list {
+            if runs.last().is_none_or(|run| (run.0, run.1) != (buffer, at)) {
+                runs.push((buffer, at, index.len() as u32));
                 index.extend([entries.len() as u32; KEYS + 1]);
             }
             // Entries of keys above this one start after it.
-            let k = key(&a) as usize;
             let base = index.len() - (KEYS + 1);
-            for slot in &mut index[base + k + 1..] {
+            for slot in &mut index[base + key + 1..] {
                 *slot += 1;
             }
             entries.push(AnchorEntry {
-                exact: a.exact,
-                lit: a.lit.into(),
+                lit: lit.into(),
                 rule,
             });
         }
@@ -608,26 +644,25 @@ impl Anchors {
     /// Calls `f` with each rule whose literal is where it must be.
     #[inline]
     fn for_each<I: Input + ?Sized>(&self, input: &I, mut f: impl FnMut(u32)) {
-        for &(buffer, end, base) in self.runs.iter() {
+        for &(buffer, at, base) in self.runs.iter() {
             let Some(hay) = view(input, buffer) else {
                 continue;
             };
-            let Some(&b) = (if end { hay.last() } else { hay.first() }) else {
+            let Some(key) = at.key(hay) else {
                 continue;
             };
-            let k = base as usize + usize::from(b | 0x20);
+            let k = base as usize + key;
             let (lo, hi) = (self.index[k] as usize, self.index[k + 1] as usize);
             for e in &self.entries[lo..hi] {
                 let n = e.lit.len();
-                if n == hay.len() || (n < hay.len() && !e.exact) {
-                    let at = if end {
-                        &hay[hay.len() - n..]
-                    } else {
-                        &hay[..n]
-                    };
-                    if crate::fold::eq_lowercase(at, &e.lit) {
-                        f(e.rule);
-                    }
+                let at = match at {
+                    AnchorAt::Start if n <= hay.len() => &hay[..n],
+                    AnchorAt::End if n <= hay.len() => &hay[hay.len() - n..],
+                    AnchorAt::Whole if n == hay.len() => hay,
+                    _ => continue,
+                };
+                if crate::fold::eq_lowercase(at, &e.lit) {
+                    f(e.rule);
                 }
             }
         }
