@@ -142,9 +142,9 @@ fn observe(ctx: &TcContext, direction: Direction) -> i32 {
     // Header-only capture needs user space to see the end of a header block
     // quickly: the body region it then sets only helps the packets that
     // follow. So a TCP record that carries payload outside a known body wakes
-    // the reader at once; body packets (captured 0) and everything else wait
-    // for the threshold or the poll.
-    let wake_now = captured > 0 && body::wakes_reader(&record.header);
+    // the reader at once (at most once per interval per CPU); body packets
+    // (captured 0) and everything else wait for the threshold or the poll.
+    let wake_now = captured > 0 && body::wakes_reader(&record.header, record.header.ts_ns);
     let flags = if wake_now || crosses_threshold(len as u64) {
         BPF_RB_FORCE_WAKEUP
     } else {

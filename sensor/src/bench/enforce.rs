@@ -60,6 +60,9 @@ pub struct EnforceBench {
     pub fixed: bool,
     /// Measure live load.
     pub live: bool,
+    /// Load the program with header-only capture on (`vigil run`'s
+    /// default).
+    pub header_only: bool,
 }
 
 impl Default for EnforceBench {
@@ -73,6 +76,7 @@ impl Default for EnforceBench {
             clients: 16,
             fixed: true,
             live: true,
+            header_only: false,
         }
     }
 }
@@ -173,6 +177,8 @@ pub struct EnforceReport {
     pub rounds: usize,
     pub period_s: f64,
     pub clients: usize,
+    /// Whether the program ran with header-only capture on.
+    pub header_only: bool,
 }
 
 impl EnforceBench {
@@ -233,6 +239,7 @@ impl EnforceBench {
             rounds: self.rounds,
             period_s: self.period.as_secs_f64(),
             clients: self.clients,
+            header_only: self.header_only,
         })
     }
 
@@ -240,6 +247,7 @@ impl EnforceBench {
         let mut config = CaptureConfig::new(self.lab.iface(Side::Server));
         config.enforce.mode = c.mode;
         config.enforce.limits = c.limits;
+        config.enforce.header_only = self.header_only;
         config
     }
 
@@ -494,6 +502,11 @@ impl EnforceReport {
                 a.patterns, a.states, a.classes, a.table_kib
             );
         }
+        let _ = writeln!(
+            out,
+            "header-only capture: {}",
+            if self.header_only { "on" } else { "off" }
+        );
         let _ = writeln!(out, "load average before: {}", self.load_average_before);
         if !self.fixed.is_empty() {
             let _ = writeln!(

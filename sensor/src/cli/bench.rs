@@ -37,6 +37,13 @@ pub struct EnforceArgs {
     /// Only the live load (no fixed frames).
     #[arg(long)]
     pub live_only: bool,
+    /// Load the program with header-only capture on, as `vigil run` does by
+    /// default: a TCP record with payload outside a known body then wakes
+    /// the reader at once, and each TCP payload packet looks up its body
+    /// region. (The bench sets no regions: user space's part of header-only
+    /// capture is not measured here.)
+    #[arg(long)]
+    pub header_only: bool,
     /// Name of the lab to create (and remove) for the measurement.
     #[arg(long, default_value = "vigil-bench")]
     pub lab: String,
@@ -66,6 +73,7 @@ fn enforce(args: &EnforceArgs) -> anyhow::Result<ExitCode> {
         clients: args.clients,
         fixed: !args.live_only,
         live: !args.fixed_only,
+        header_only: args.header_only,
         ..EnforceBench::default()
     };
     let report = bench.run()?;
