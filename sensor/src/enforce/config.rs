@@ -199,3 +199,34 @@ impl EnforceGlobals {
             .map_max_entries("BODY_SKIP", l.body_flows);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The automaton's table is one fixed-size kernel value: a limit beyond
+    /// it is refused with the numbers, and limits fitted to an automaton
+    /// never exceed it.
+    #[test]
+    fn transition_limit_is_the_kernel_table() {
+        let mut config = EnforceConfig::default();
+        config.limits.dfa_transitions = DFA_MAX_TRANSITIONS as u32;
+        assert!(config.validate().is_ok());
+        config.limits.dfa_transitions = DFA_MAX_TRANSITIONS as u32 + 1;
+        let e = config.validate().unwrap_err();
+        assert!(e.to_string().contains("1048577"), "{e}");
+        assert!(e.to_string().contains("1048576"), "{e}");
+
+        // 1,000 patterns of 10 to 17 bytes: some 620,000 transitions.
+        let patterns = crate::bench::frames::attack_patterns(1000);
+        let dfa = CompiledDfa::compile(&patterns).unwrap();
+        assert!(
+            dfa.transitions() as usize * 2 > DFA_MAX_TRANSITIONS,
+            "{}",
+            dfa.transitions()
+        );
+        let fitted = EnforceLimits::fitting(&dfa);
+        assert_eq!(fitted.dfa_transitions as usize, DFA_MAX_TRANSITIONS);
+        assert!(fitted.dfa_transitions >= dfa.transitions());
+    }
+}
