@@ -185,22 +185,29 @@ impl EngineBuilder {
             let needles = literals::of_expr(&rule.condition, &freq, self.min_trigger_len);
             // A literal required at the start or end of a buffer beats no
             // needle, or short ones (see `literals::anchors`); one that is
-            // the whole buffer beats needles within it (a rule's
+            // the whole buffer beats short needles within it (a rule's
             // `"Mozilla"; bsize:7` hits only where the user agent is that,
-            // the needle `mozilla` nearly everywhere), not those of other
-            // buffers (`"GET"; bsize:3` is no better than a URI's needle).
+            // the needle `mozilla` nearly everywhere), not long ones (a
+            // TLS rule's whole server name is rarely seen anyway, and
+            // taking dozens of them from a gram filter left a slower
+            // Teddy) nor those of other buffers (`"GET"; bsize:3` is no
+            // better than a URI's needle).
             let anchors = literals::anchors(&rule.condition);
+            let beats = |a: &literals::Anchor, set: &[literals::Needle]| {
+                set.iter()
+                    .all(|n| a.covers(n) && n.lit.len() < MAX_COVERED_NEEDLE)
+            };
             let exact = needles.as_ref().and_then(|set| {
                 anchors
                     .iter()
-                    .filter(|a| set.iter().all(|n| a.covers(n)))
+                    .filter(|a| beats(a, set))
                     .max_by_key(|a| a.lit.len())
             });
             let anchor = exact
                 .or_else(|| anchors.iter().max_by_key(|a| (a.lit.len(), a.exact)))
                 .filter(|a| match &needles {
                     None => true,
-                    Some(set) if a.exact && set.iter().all(|n| a.covers(n)) => true,
+                    Some(set) if beats(a, set) => true,
                     Some(set) => a.lit.len() >= 2 && set.iter().any(|n| n.lit.len() < GOOD_NEEDLE),
                 })
                 .cloned();
@@ -395,6 +402,10 @@ const MIN_CONFIRM_LEN: usize = 4;
 /// Fast patterns shorter than this lose to a literal anchored at the start
 /// or end of a buffer.
 const GOOD_NEEDLE: usize = 4;
+
+/// Fast patterns shorter than this lose to a whole-buffer literal that
+/// contains them (`mozilla`, `test`: words many buffers contain).
+const MAX_COVERED_NEEDLE: usize = 8;
 
 /// Default for [`EngineBuilder::min_fast_pattern_len`]: on ET Open, 1-byte
 /// fast patterns hit nearly everywhere, while 2- and 3-byte ones are
