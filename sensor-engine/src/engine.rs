@@ -562,8 +562,10 @@ struct Scan {
 /// `bsize` user agents beginning with `m` were dozens of length checks).
 #[derive(Debug, Default)]
 struct Anchors {
-    /// (buffer, where, start of its table in `index`).
-    runs: Box<[(BufferId, AnchorAt, u32)]>,
+    /// (buffer, where, start of its table in `index`, a bit per key
+    /// modulo 64 that some entry has: most inputs miss a run's few keys
+    /// without loading its table).
+    runs: Box<[(BufferId, AnchorAt, u32, u64)]>,
     /// Per run, [`KEYS`] + 1 entries: the entries of folded byte `k` are
     /// `entries[index[base + k]..index[base + k + 1]]`.
     index: Box<[u32]>,
@@ -627,13 +629,16 @@ impl Anchors {
             })
             .collect();
         list.sort_by_key(|&(buffer, at, key, rule, _)| (buffer, at, key, rule));
-        let mut runs: Vec<(BufferId, AnchorAt, u32)> = Vec::new();
+        let mut runs: Vec<(BufferId, AnchorAt, u32, u64)> = Vec::new();
         let mut index: Vec<u32> = Vec::new();
         let mut entries: Vec<AnchorEntry> = Vec::with_capacity(list.len());
         for (buffer, at, key, rule, lit) in list {
             if runs.last().is_none_or(|run| (run.0, run.1) != (buffer, at)) {
-                runs.push((buffer, at, index.len() as u32));
+                runs.push((buffer, at, index.len() as u32, 0));
                 index.extend([entries.len() as u32; KEYS + 1]);
+            }
+            if let Some(run) = runs.last_mut() {
+                run.3 |= 1 << (key % 64);
             }
             // Entries of keys above this one start after it.
             let base = index.len() - (KEYS + 1);
@@ -655,13 +660,16 @@ impl Anchors {
     /// Calls `f` with each rule whose literal is where it must be.
     #[inline]
     fn for_each<I: Input + ?Sized>(&self, input: &I, mut f: impl FnMut(u32)) {
-        for &(buffer, at, base) in self.runs.iter() {
+        for &(buffer, at, base, keys) in self.runs.iter() {
             let Some(hay) = view(input, buffer) else {
                 continue;
             };
             let Some(key) = at.key(hay) else {
                 continue;
             };
+            if keys & (1 << (key % 64)) == 0 {
+                continue;
+            }
             let k = base as usize + key;
             let (lo, hi) = (self.index[k] as usize, self.index[k + 1] as usize);
             for e in &self.entries[lo..hi] {
