@@ -1,5 +1,7 @@
-//! Criterion benchmarks: inspection throughput on HTTP request heads, TLS
-//! ClientHellos and DNS queries from the shared captures with 100, 1,000,
+//! Criterion benchmarks: inspection throughput on HTTP request heads (the
+//! short heads of zeek's synthetic requests and nDPI's scan, and a real
+//! browser session's 400-600-byte heads, `browser`), TLS ClientHellos and
+//! DNS queries from the shared captures with 100, 1,000,
 //! 5,000 and all loadable ET Open rules of the protocol (and all loadable
 //! rules), and compile times. Runs are kept short: the machine is shared.
 //!
@@ -96,6 +98,10 @@ fn benches(c: &mut Criterion) {
     let (requests, responses): (Vec<TestInput>, Vec<TestInput>) = support::pcap_http_inputs()
         .into_iter()
         .partition(|i| i.meta.kind == InputKind::HttpRequest);
+    let (browser_requests, browser_responses): (Vec<TestInput>, Vec<TestInput>) =
+        support::browser_http_inputs()
+            .into_iter()
+            .partition(|i| i.meta.kind == InputKind::HttpRequest);
     let hellos = support::pcap_tls_inputs();
     let queries: Vec<TestInput> = requests
         .iter()
@@ -106,20 +112,26 @@ fn benches(c: &mut Criterion) {
         .collect();
     let engine_all = EngineBuilder::new().rules(all.clone()).build().unwrap();
     eprintln!(
-        "inputs: {} HTTP requests ({} bytes), {} responses ({} bytes), {} ClientHellos ({} SNI bytes), {} DNS queries ({} name bytes)",
+        "inputs: {} HTTP requests ({} bytes), {} responses ({} bytes), {} browser requests ({} bytes), {} browser responses ({} bytes), {} ClientHellos ({} SNI bytes), {} DNS queries ({} name bytes)",
         requests.len(),
         bytes(&requests),
         responses.len(),
         bytes(&responses),
+        browser_requests.len(),
+        bytes(&browser_requests),
+        browser_responses.len(),
+        bytes(&browser_responses),
         hellos.len(),
         bytes(&hellos),
         queries.len(),
         bytes(&queries)
     );
 
-    let sets: [(&str, &[Rule], &[TestInput]); 4] = [
+    let sets: [(&str, &[Rule], &[TestInput]); 6] = [
         ("inspect_http_requests", &http, &requests),
         ("inspect_http_responses", &http, &responses),
+        ("inspect_browser_requests", &http, &browser_requests),
+        ("inspect_browser_responses", &http, &browser_responses),
         ("inspect_tls_client_hellos", &tls, &hellos),
         ("inspect_dns_queries", &dns, &queries),
     ];

@@ -1,5 +1,6 @@
 //! Loops one engine over one input set, for `perf record`: HTTP requests
-//! (or responses, TLS, DNS with `VIGIL_KIND`) against `n` ET Open rules of
+//! (or with `VIGIL_KIND`: `resp` responses, `breq`/`bresp` a browser
+//! session's requests/responses, `tls`, `dns`) against `n` ET Open rules of
 //! the protocol (`all` for every loadable rule), printing the group's
 //! scanners first. `VIGIL_HOT=1`: inspect each chunk of 16 inputs twice in
 //! a row (half the inspections then find the input in cache).
@@ -49,8 +50,13 @@ fn main() {
     let (reqs, resps): (Vec<TestInput>, Vec<TestInput>) = support::pcap_http_inputs()
         .into_iter()
         .partition(|i| i.meta.kind == InputKind::HttpRequest);
+    let (breqs, bresps): (Vec<TestInput>, Vec<TestInput>) = support::browser_http_inputs()
+        .into_iter()
+        .partition(|i| i.meta.kind == InputKind::HttpRequest);
     let inputs = match kind.as_str() {
         "resp" => resps,
+        "breq" => breqs,
+        "bresp" => bresps,
         "tls" => support::pcap_tls_inputs(),
         "dns" => reqs
             .iter()
@@ -168,11 +174,13 @@ fn main() {
     }
     let per = t.elapsed().as_secs_f64() / (passes as f64 * k);
     let cpu = (cpu_secs() - c) / (passes as f64 * k);
+    let payload = lens[sensor_engine::BufferId::Payload.index()] as f64 / k;
     println!(
-        "{:.1} ns/input wall, {:.1} ns/input cpu, {:.2} M/s cpu",
+        "{:.1} ns/input wall, {:.1} ns/input cpu, {:.2} M/s cpu, {:.2} GB/s of payload ({payload:.0} bytes/input) cpu",
         per * 1e9,
         cpu * 1e9,
-        1e-6 / cpu
+        1e-6 / cpu,
+        payload / (cpu * 1e9)
     );
 }
 

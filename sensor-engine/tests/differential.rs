@@ -344,6 +344,7 @@ fn engine_equals_reference_on_et_open() {
     let mut inputs: Vec<TestInput> = support::pcap_http_inputs();
     inputs.dedup_by(|a, b| a.bufs == b.bufs);
     inputs.truncate(100);
+    inputs.extend(support::browser_http_inputs());
     let queries: Vec<TestInput> = inputs
         .iter()
         .filter_map(|i| i.bufs[BufferId::HttpHost.index()].as_ref())

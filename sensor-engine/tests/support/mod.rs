@@ -273,21 +273,16 @@ pub fn shared(rel: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/")).join(rel)
 }
 
-/// TCP payloads of a classic pcap (Ethernet, IPv4 or IPv6), in capture
-/// order.
-pub fn pcap_tcp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
-    let Ok(data) = std::fs::read(path) else {
-        return Vec::new();
-    };
+/// Frames of a capture file, classic pcap or pcapng, as (link type,
+/// bytes), in capture order. pcapng: section headers (either byte order),
+/// interface descriptions (their link types), enhanced and simple packet
+/// blocks; other blocks are skipped.
+pub fn capture_frames(data: &[u8]) -> Vec<(u32, &[u8])> {
+    let mut out = Vec::new();
     if data.len() < 24 {
-        return Vec::new();
+        return out;
     }
-    let le = match &data[..4] {
-        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
-        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
-        _ => return Vec::new(),
-    };
-    let u32at = |b: &[u8]| {
+    let u32of = |b: &[u8], le: bool| {
         let a = [b[0], b[1], b[2], b[3]];
         if le {
             u32::from_le_bytes(a)
@@ -295,57 +290,117 @@ pub fn pcap_tcp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
             u32::from_be_bytes(a)
         }
     };
-    let linktype = u32at(&data[20..24]);
-    let mut out = Vec::new();
+    if data[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+        let mut le = true;
+        let mut links: Vec<u32> = Vec::new();
+        let mut pos = 0;
+        while pos + 12 <= data.len() {
+            if data[pos..pos + 4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+                le = data[pos + 8..pos + 12] == [0x4d, 0x3c, 0x2b, 0x1a];
+                links.clear();
+            }
+            let ty = u32of(&data[pos..], le);
+            let len = u32of(&data[pos + 4..], le) as usize;
+            if len < 12 || pos + len > data.len() {
+                break;
+            }
+            let body = &data[pos + 8..pos + len - 4];
+            match ty {
+                1 if body.len() >= 8 => {
+                    let a = [body[0], body[1]];
+                    let link = if le {
+                        u16::from_le_bytes(a)
+                    } else {
+                        u16::from_be_bytes(a)
+                    };
+                    links.push(u32::from(link));
+                }
+                6 if body.len() >= 20 => {
+                    let iface = u32of(body, le) as usize;
+                    let caplen = u32of(&body[12..], le) as usize;
+                    if let (Some(&link), Some(frame)) =
+                        (links.get(iface), body.get(20..20 + caplen))
+                    {
+                        out.push((link, frame));
+                    }
+                }
+                3 if body.len() >= 4 => {
+                    if let Some(&link) = links.first() {
+                        out.push((link, &body[4..]));
+                    }
+                }
+                _ => {}
+            }
+            pos += len;
+        }
+        return out;
+    }
+    let le = match &data[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        _ => return out,
+    };
+    let linktype = u32of(&data[20..24], le);
     let mut pos = 24;
     while pos + 16 <= data.len() {
-        let caplen = u32at(&data[pos + 8..pos + 12]) as usize;
+        let caplen = u32of(&data[pos + 8..pos + 12], le) as usize;
         let start = pos + 16;
         pos = start + caplen;
         if pos > data.len() {
             break;
         }
-        let frame = &data[start..pos];
-        let (ethertype, ip) = match linktype {
-            1 if frame.len() > 14 => ([frame[12], frame[13]], &frame[14..]),
-            101 | 228 => ([0x08, 0x00], frame),
-            _ => continue,
-        };
-        let tcp = match ethertype {
-            [0x08, 0x00] if ip.len() >= 20 && ip[0] >> 4 == 4 && ip[9] == 6 => {
-                let ihl = usize::from(ip[0] & 0x0f) * 4;
-                let total = usize::from(u16::from_be_bytes([ip[2], ip[3]])).min(ip.len());
-                if total < ihl + 20 {
-                    continue;
-                }
-                &ip[ihl..total]
-            }
-            // IPv6 without extension headers.
-            [0x86, 0xdd] if ip.len() >= 60 && ip[6] == 6 => {
-                let len = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
-                &ip[40..(40 + len).min(ip.len())]
-            }
-            _ => continue,
-        };
-        if tcp.len() < 20 {
-            continue;
-        }
-        let off = usize::from(tcp[12] >> 4) * 4;
-        if tcp.len() > off {
-            out.push(tcp[off..].to_vec());
-        }
+        out.push((linktype, &data[start..pos]));
     }
     out
 }
 
+/// The TCP payload of a frame (Ethernet or raw IP; IPv4, or IPv6 without
+/// extension headers), if it has one.
+pub fn frame_tcp_payload(linktype: u32, frame: &[u8]) -> Option<&[u8]> {
+    let (ethertype, ip) = match linktype {
+        1 if frame.len() > 14 => ([frame[12], frame[13]], &frame[14..]),
+        101 | 228 => ([0x08, 0x00], frame),
+        _ => return None,
+    };
+    let tcp = match ethertype {
+        [0x08, 0x00] if ip.len() >= 20 && ip[0] >> 4 == 4 && ip[9] == 6 => {
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([ip[2], ip[3]])).min(ip.len());
+            if total < ihl + 20 {
+                return None;
+            }
+            &ip[ihl..total]
+        }
+        [0x86, 0xdd] if ip.len() >= 60 && ip[6] == 6 => {
+            let len = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+            &ip[40..(40 + len).min(ip.len())]
+        }
+        _ => return None,
+    };
+    if tcp.len() < 20 {
+        return None;
+    }
+    let off = usize::from(tcp[12] >> 4) * 4;
+    (tcp.len() > off).then(|| &tcp[off..])
+}
+
+/// TCP payloads of a capture file (classic pcap or pcapng), in capture
+/// order.
+pub fn pcap_tcp_payloads(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let Ok(data) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    capture_frames(&data)
+        .into_iter()
+        .filter_map(|(link, frame)| frame_tcp_payload(link, frame).map(<[u8]>::to_vec))
+        .collect()
+}
+
 /// HTTP request and response heads found at the start of TCP payloads of
-/// the shared classic pcaps.
-pub fn pcap_http_inputs() -> Vec<TestInput> {
+/// the shared captures `names` (under `pcaps/`).
+pub fn http_inputs_of(names: &[&str]) -> Vec<TestInput> {
     let mut out = Vec::new();
-    for name in [
-        "zeek_1000-requests-one-dropped-response.pcap",
-        "ndpi_WebattackRCE.pcap",
-    ] {
+    for name in names {
         for p in pcap_tcp_payloads(&shared(&format!("pcaps/{name}"))) {
             let head_end = p
                 .windows(4)
@@ -358,6 +413,21 @@ pub fn pcap_http_inputs() -> Vec<TestInput> {
         }
     }
     out
+}
+
+/// HTTP request and response heads of the synthetic and scan captures
+/// (zeek's 1,000 requests, nDPI's web RCE scan): short heads.
+pub fn pcap_http_inputs() -> Vec<TestInput> {
+    http_inputs_of(&[
+        "zeek_1000-requests-one-dropped-response.pcap",
+        "ndpi_WebattackRCE.pcap",
+    ])
+}
+
+/// HTTP request and response heads of a real browser session (browsing
+/// espn.com; pcapng): request heads of 400-600 bytes with cookies.
+pub fn browser_http_inputs() -> Vec<TestInput> {
+    http_inputs_of(&["cs_http_espn.pcapng"])
 }
 
 /// Loads rules from text.
