@@ -375,6 +375,57 @@ fn pattern_in_a_header_never_reaches_the_server() {
     assert_no_vigil_programs();
 }
 
+/// A drop rule's `http.uri` pattern also stops a request that spells it
+/// with percent escapes or backslashes (user space decodes the URI before
+/// matching, so the kernel must find every spelling), on its first packet:
+/// the server never sees it, while a request for a neighbouring path passes.
+#[test]
+fn percent_encoded_uri_never_reaches_the_server() {
+    let _serial = serial();
+    let lab = LabGuard::up("ve-uri");
+    let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let _server = start_record_server(&lab, &log, true);
+    let mut capture = attach(&lab, Mode::Ips);
+    let mut set = BlockSet::default();
+    set.block_pattern(Pattern::new("/etc/passwd", 7350).in_decoded_uri());
+    capture.enforcer.replace(&set).unwrap();
+
+    for (port, path) in [
+        (42100, "/%65tc/%70asswd"),
+        (42101, "/cgi-bin/..%2F..%2Fetc%2Fpasswd"),
+        (42102, "\\etc%5Cpasswd"),
+    ] {
+        let out = http_client(&lab, port, "2", &["benign", &format!("path={path}")]);
+        assert_eq!(out, ["ok", "timeout"], "{path}: the attack is stuck");
+        let got = received_from(&log, port).join("\n");
+        assert!(got.contains("benign"), "{got}");
+        assert!(
+            !got.contains("passwd") && !got.contains("asswd"),
+            "the server received {path}: {got}"
+        );
+    }
+    let out = http_client(&lab, 42103, "2", &["path=/etc/%70assw0rd", "path=/etc"]);
+    assert_eq!(out, ["ok", "ok"], "near misses pass");
+
+    let (events, summary) = capture.stop();
+    for port in [42100, 42101, 42102] {
+        assert!(
+            events.iter().any(|e| e.src_port == port
+                && e.drop
+                    .is_some_and(|d| (d.reason, d.sid) == ("pattern", 7350))),
+            "no pattern drop recorded for client port {port}"
+        );
+    }
+    assert!(
+        events
+            .iter()
+            .all(|e| e.src_port != 42103 || e.drop.is_none())
+    );
+    assert!(summary.counters.dropped_pattern >= 3);
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
 /// A kernel pattern hit that user space does not confirm is released with an
 /// allow verdict: the retransmission passes and later packets of the flow
 /// skip the automaton; the release is counted.

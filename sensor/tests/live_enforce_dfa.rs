@@ -2,7 +2,8 @@
 //! with and without a pattern planted (often across the point where the
 //! two-lane walk splits a long payload), run through the real classifier
 //! with `BPF_PROG_TEST_RUN`. A payload is dropped exactly when one of the
-//! patterns occurs in it.
+//! patterns occurs in it: as it is, or for patterns of the percent-decoded
+//! URI, once the payload is decoded as user space decodes a URI.
 
 mod support;
 
@@ -68,7 +69,87 @@ fn pattern_sets() -> Vec<(&'static str, Vec<Pattern>)> {
         Pattern::new(random_bytes(&mut rng, 300), 4),
         Pattern::new(random_bytes(&mut rng, 41), 5),
     ];
-    vec![("1,500 short patterns", many), ("mixed lengths", mixed)]
+    // Decoded-URI patterns, spelled with escapes in the payloads. None
+    // starts with a hex digit or holds a `%`: a decoder could then take a
+    // payload byte before it, or its last byte, into an escape, and the
+    // automaton (which finds every spelling) would over-approximate.
+    let uri = (0..300)
+        .map(|i| {
+            let len = 4 + rng.below(20);
+            let mut bytes = vec![b"ghijklmnopqrstuvwxyz/"[rng.below(21)]];
+            bytes.extend(
+                (1..len).map(|_| b"abcdefghijklmnopqrstuvwxyz0123456789/._-"[rng.below(40)]),
+            );
+            let pattern = if i % 2 == 0 {
+                Pattern::new(bytes, 30_000 + i)
+            } else {
+                Pattern::nocase(bytes, 30_000 + i)
+            };
+            pattern.in_decoded_uri()
+        })
+        .collect();
+    vec![
+        ("1,500 short patterns", many),
+        ("mixed lengths", mixed),
+        ("decoded-URI patterns", uri),
+    ]
+}
+
+/// How user space decodes a URI (escapes, then backslashes as slashes),
+/// applied to a whole payload.
+fn decoded(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    sensor_proto::http::percent_decode(payload, &mut out);
+    for b in &mut out {
+        if *b == b'\\' {
+            *b = b'/';
+        }
+    }
+    out
+}
+
+/// Whether the rule behind `pattern` would see it in `payload`.
+fn finds(pattern: &Pattern, payload: &[u8]) -> bool {
+    let decoded_payload;
+    let haystack = if pattern.percent_decoded {
+        decoded_payload = decoded(payload);
+        &decoded_payload[..]
+    } else {
+        payload
+    };
+    if pattern.case_insensitive {
+        haystack
+            .windows(pattern.bytes.len())
+            .any(|w| w.eq_ignore_ascii_case(&pattern.bytes))
+    } else {
+        occurs(haystack, &pattern.bytes)
+    }
+}
+
+/// The pattern as a payload carries it: for a decoded-URI pattern, each
+/// byte as itself, `%xx` or `%XX` (a `/` also as `\\` or `%5c`), and a
+/// case-insensitive one in random case.
+fn spelled(rng: &mut Lcg, pattern: &Pattern) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &b in &pattern.bytes {
+        let b = if pattern.case_insensitive && rng.below(2) == 0 {
+            b.to_ascii_uppercase()
+        } else {
+            b
+        };
+        if !pattern.percent_decoded {
+            out.push(b);
+            continue;
+        }
+        match rng.below(if b == b'/' { 5 } else { 3 }) {
+            0 => out.push(b),
+            1 => out.extend(format!("%{b:02x}").bytes()),
+            2 => out.extend(format!("%{b:02X}").bytes()),
+            3 => out.push(b'\\'),
+            _ => out.extend(b"%5c"),
+        }
+    }
+    out
 }
 
 fn occurs(haystack: &[u8], needle: &[u8]) -> bool {
@@ -94,7 +175,7 @@ fn lane_ends(len: usize, overlap: usize) -> Vec<usize> {
 /// half of them with a pattern planted: anywhere, or straddling the end of
 /// a lane.
 fn payloads(rng: &mut Lcg, patterns: &[Pattern], count: usize) -> Vec<Vec<u8>> {
-    let overlap = patterns.iter().map(|p| p.bytes.len()).max().unwrap() - 1;
+    let overlap = patterns.iter().map(Pattern::max_span).max().unwrap() - 1;
     (0..count)
         .map(|i| {
             let len = match i % 4 {
@@ -104,7 +185,8 @@ fn payloads(rng: &mut Lcg, patterns: &[Pattern], count: usize) -> Vec<Vec<u8>> {
             };
             let mut payload = random_bytes(rng, len);
             if i % 2 == 0 {
-                let pattern = &patterns[rng.below(patterns.len())].bytes;
+                let pattern = &patterns[rng.below(patterns.len())];
+                let pattern = spelled(rng, pattern);
                 if pattern.len() <= len {
                     let lane_ends = lane_ends(len, overlap);
                     let at = if i % 3 == 0 && !lane_ends.is_empty() {
@@ -115,7 +197,7 @@ fn payloads(rng: &mut Lcg, patterns: &[Pattern], count: usize) -> Vec<Vec<u8>> {
                     } else {
                         rng.below(len - pattern.len() + 1)
                     };
-                    payload[at..at + pattern.len()].copy_from_slice(pattern);
+                    payload[at..at + pattern.len()].copy_from_slice(&pattern);
                 }
             }
             payload
@@ -149,7 +231,7 @@ fn kernel_automaton_agrees_with_a_naive_search() {
                 capture.enforcer().unwrap().replace(&set).unwrap();
                 let (mut dropped, mut passed) = (0, 0);
                 for (i, payload) in payloads(&mut rng, &patterns, 800).iter().enumerate() {
-                    let expected = patterns.iter().any(|p| occurs(payload, &p.bytes));
+                    let expected = patterns.iter().any(|p| finds(p, payload));
                     assert_eq!(dfa.find(payload).is_some(), expected, "user-space walk");
                     // Sequence numbers far apart: no payload resumes
                     // another's walk.

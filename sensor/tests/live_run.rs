@@ -313,7 +313,8 @@ fn ips_mode_blocks_the_rest_of_the_flow() {
 /// kernel's automaton, so the request carrying it is dropped at TC and never
 /// reaches the server; the full rule confirms it in user space (alert
 /// "blocked", flow verdict). A kernel hit the full rule does not confirm is
-/// released, and the retransmitted request goes through.
+/// released, and the retransmitted request goes through. An `http.uri`
+/// literal is found however the request spells it with escapes.
 #[test]
 fn ips_mode_drops_the_attacking_request_before_the_server() {
     let _serial = serial();
@@ -323,7 +324,8 @@ fn ips_mode_drops_the_attacking_request_before_the_server() {
     std::fs::write(
         &rules,
         "drop http any any -> any any (msg:\"evil token in a header\"; flow:to_server; http.header; content:\"X-Evil-Token\"; sid:7000001; rev:1;)\n\
-         drop http any any -> any any (msg:\"admin page with a confirm header\"; flow:to_server; http.uri; content:\"/admin\"; http.header; content:\"X-Confirm-Admin\"; sid:7000002; rev:1;)\n",
+         drop http any any -> any any (msg:\"admin page with a confirm header\"; flow:to_server; http.uri; content:\"/admin\"; http.header; content:\"X-Confirm-Admin\"; sid:7000002; rev:1;)\n\
+         drop http any any -> any any (msg:\"passwd file in the URI\"; flow:to_server; http.uri; content:\"/etc/passwd\"; sid:7000003; rev:1;)\n",
     )
     .unwrap();
     let log = dir.path().join("server.log");
@@ -345,13 +347,19 @@ fn ips_mode_drops_the_attacking_request_before_the_server() {
         "an unconfirmed kernel hit is released"
     );
     assert_eq!(keepalive(&lab, "45022", &["benign"]), ["ok"]);
+    let replies = keepalive(&lab, "45023", &["hello", "path=/%65tc%2Fpasswd"]);
+    assert_eq!(
+        replies,
+        ["ok", "timeout"],
+        "the percent-encoded URI is dropped"
+    );
     thread::sleep(Duration::from_millis(300));
     stop(run);
 
     let received = std::fs::read_to_string(&log).unwrap();
     assert!(
-        !received.contains("X-Evil-Token"),
-        "the server saw the attack:\n{received}"
+        !received.contains("X-Evil-Token") && !received.contains("passwd"),
+        "the server saw an attack:\n{received}"
     );
     assert!(received.contains("X-Confirm-Admin=1") && received.contains("benign"));
     let records = eve_records(dir.path());
@@ -361,10 +369,14 @@ fn ips_mode_drops_the_attacking_request_before_the_server() {
         .collect();
     assert!(!alerts.is_empty());
     assert!(
-        alerts
-            .iter()
-            .all(|a| a["alert"]["signature_id"] == 7000001 && a["alert"]["action"] == "blocked"),
+        alerts.iter().all(|a| (a["alert"]["signature_id"] == 7000001
+            || a["alert"]["signature_id"] == 7000003)
+            && a["alert"]["action"] == "blocked"),
         "{alerts:#?}"
+    );
+    assert!(
+        alerts.iter().any(|a| a["alert"]["signature_id"] == 7000003),
+        "the decoded URI rule confirmed the kernel's drop: {alerts:#?}"
     );
     drop(lab);
     assert_no_vigil_programs();

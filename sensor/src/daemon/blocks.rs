@@ -196,10 +196,17 @@ pub fn blockset_from_rules(rules: &[Rule]) -> BlockSet {
         // `http.host` is the normalized (lowercased) host, while the packet
         // carries the Host header as sent: match it in any case.
         let nocase = content.nocase || *buffer == Buffer::HttpHost;
-        set.block_pattern(if nocase {
+        let pattern = if nocase {
             Pattern::nocase(bytes, rule.sid)
         } else {
             Pattern::new(bytes, rule.sid)
+        };
+        // `http.uri` is percent-decoded: the packet may spell the pattern
+        // with escapes (`/%65tc/passwd`), which the kernel must also find.
+        set.block_pattern(if *buffer == Buffer::HttpUri {
+            pattern.in_decoded_uri()
+        } else {
+            pattern
         });
     }
     set
@@ -276,7 +283,9 @@ mod tests {
                     drop udp any any <> any 1900 (msg:\"ssdp\"; sid:8;)\n\
                     drop tcp any any -> any 1:1024 (msg:\"too wide\"; sid:9;)\n\
                     drop tcp any any -> any 25 (msg:\"with content\"; content:\"EHLO\"; sid:10;)\n\
-                    drop http any any -> any any (msg:\"host\"; http.host; content:\"intranet.example\"; sid:11;)\n";
+                    drop http any any -> any any (msg:\"host\"; http.host; content:\"intranet.example\"; sid:11;)\n\
+                    drop http any any -> any any (msg:\"uri\"; http.uri; content:\"/etc/passwd\"; sid:12;)\n\
+                    drop http any any -> any any (msg:\"raw uri\"; http.uri.raw; content:\"/%65tc\"; sid:13;)\n";
         let (set, diags) =
             sensor_rules::RuleSet::load_str("t.rules", text, &sensor_rules::LoadOptions::default());
         assert!(
@@ -319,10 +328,23 @@ mod tests {
             host.case_insensitive,
             "a normalized host matches the raw header in any case"
         );
+        let uri = b.patterns.iter().find(|p| p.sid == 12).expect("sid 12");
+        assert!(
+            uri.percent_decoded,
+            "http.uri is decoded: the packet may carry escapes"
+        );
+        let raw = b.patterns.iter().find(|p| p.sid == 13).expect("sid 13");
+        assert!(!raw.percent_decoded, "http.uri.raw is matched as sent");
+        assert!(
+            b.patterns
+                .iter()
+                .filter(|p| p.sid != 12)
+                .all(|p| !p.percent_decoded)
+        );
         assert_eq!(
             b.patterns.len(),
-            3,
-            "sids 4, 10 and 11: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
+            5,
+            "sids 4, 10, 11, 12 and 13: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
         );
     }
 }

@@ -1,53 +1,16 @@
 //! First-packet patterns compiled into the dense, byte-classed DFA the TC
 //! program walks.
 //!
-//! The automaton is built with the `aho-corasick` crate (standard match
-//! semantics, unanchored) and exported through its public `Automaton` trait:
-//! states are renumbered densely from a breadth-first walk, and bytes that
-//! every state treats alike share a class, so a row holds one transition per
-//! class instead of 256.
+//! The automaton is unanchored and finds every pattern, with its own case
+//! sensitivity and, for patterns of the percent-decoded URI, every spelling
+//! user space decodes (see [`Pattern::percent_decoded`]); see
+//! [`super::determinize`] for how it is built. Bytes that every state treats
+//! alike share a class, so a row holds one transition per class instead of
+//! 256.
 
-use std::collections::{HashMap, VecDeque};
-
-use aho_corasick::{
-    Anchored, MatchKind, StartKind,
-    automaton::{Automaton, StateID},
-    dfa::{Builder, DFA},
-};
 use sensor_common::enforce::{DFA_MATCH_BIT, DfaMatch};
 
-use super::{EnforceError, EnforceErrorKind};
-
-/// A literal byte pattern of a drop rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pattern {
-    /// The bytes to find anywhere in the captured payload.
-    pub bytes: Vec<u8>,
-    /// Match ASCII letters in either case.
-    pub case_insensitive: bool,
-    /// The rule the pattern belongs to.
-    pub sid: u32,
-}
-
-impl Pattern {
-    /// A case-sensitive pattern.
-    pub fn new(bytes: impl Into<Vec<u8>>, sid: u32) -> Pattern {
-        Pattern {
-            bytes: bytes.into(),
-            case_insensitive: false,
-            sid,
-        }
-    }
-
-    /// An ASCII-case-insensitive pattern.
-    pub fn nocase(bytes: impl Into<Vec<u8>>, sid: u32) -> Pattern {
-        Pattern {
-            bytes: bytes.into(),
-            case_insensitive: true,
-            sid,
-        }
-    }
-}
+use super::{EnforceError, EnforceErrorKind, Pattern, determinize::determinize};
 
 /// A pattern set compiled for the kernel: a dense transition table over byte
 /// classes, with the pattern completed by each match state.
@@ -61,7 +24,6 @@ pub struct CompiledDfa {
     transitions: Vec<u32>,
     /// Per state: the pattern it completes (meaningful for match states).
     matches: Vec<DfaMatch>,
-    exact: bool,
     patterns: usize,
     max_len: u32,
 }
@@ -69,13 +31,10 @@ pub struct CompiledDfa {
 impl CompiledDfa {
     /// Compiles `patterns` (at least one, none empty).
     ///
-    /// Case sensitivity is per automaton in `aho-corasick`: when the set
-    /// mixes case-sensitive and case-insensitive patterns, the whole
-    /// automaton is built case-insensitive. It then finds a superset of the
-    /// true matches (a case-sensitive pattern also matches other cases), so
-    /// [`CompiledDfa::is_exact`] is false and user space must confirm kernel
-    /// hits — which it does anyway, since full rules have more conditions;
-    /// an unconfirmed hit is released with an allow verdict.
+    /// Each pattern keeps its own case sensitivity and URI decoding, so the
+    /// automaton finds exactly the occurrences of its patterns. User space
+    /// still confirms every kernel hit, since full rules have more
+    /// conditions; an unconfirmed hit is released with an allow verdict.
     pub fn compile(patterns: &[Pattern]) -> Result<CompiledDfa, EnforceError> {
         if patterns.is_empty() {
             return Err(EnforceError::new(
@@ -89,25 +48,17 @@ impl CompiledDfa {
                 format!("empty pattern (sid {})", p.sid),
             ));
         }
-        let any_nocase = patterns.iter().any(|p| p.case_insensitive);
-        let all_nocase = patterns.iter().all(|p| p.case_insensitive);
-        let dfa = Builder::new()
-            .match_kind(MatchKind::Standard)
-            .start_kind(StartKind::Unanchored)
-            .ascii_case_insensitive(any_nocase)
-            .prefilter(false)
-            .build(patterns.iter().map(|p| &p.bytes))
-            .map_err(|e| EnforceError::new(EnforceErrorKind::Pattern, e.to_string()))?;
-        let exact = !any_nocase || all_nocase;
-        let (ids, rows) = explore(&dfa)?;
-        let (classes, representatives) = byte_classes(&rows);
-
-        let class_count = representatives.len() as u32;
-        let mut transitions = Vec::with_capacity(rows.len() * representatives.len());
-        for row in &rows {
-            for &byte in &representatives {
-                let next = row[byte as usize];
-                let bit = if dfa.is_match(ids[next as usize]) {
+        let dfa = determinize(patterns)?;
+        if dfa.rows.len() >= DFA_MATCH_BIT as usize {
+            return Err(EnforceError::new(
+                EnforceErrorKind::Capacity,
+                format!("automaton of {} states is too large", dfa.rows.len()),
+            ));
+        }
+        let mut transitions = Vec::with_capacity(dfa.rows.len() * dfa.class_count);
+        for row in &dfa.rows {
+            for &next in row {
+                let bit = if dfa.completes[next as usize].is_some() {
                     DFA_MATCH_BIT
                 } else {
                     0
@@ -115,29 +66,27 @@ impl CompiledDfa {
                 transitions.push(next | bit);
             }
         }
-        let matches = ids
+        let matches = dfa
+            .completes
             .iter()
-            .map(|&sid| {
-                if dfa.is_match(sid) {
-                    let pattern = dfa.match_pattern(sid, 0).as_usize();
-                    DfaMatch {
-                        pattern: pattern as u32,
-                        sid: patterns[pattern].sid,
-                    }
-                } else {
-                    DfaMatch::default()
-                }
+            .map(|completed| match *completed {
+                Some(pattern) => DfaMatch {
+                    pattern,
+                    sid: patterns[pattern as usize].sid,
+                },
+                None => DfaMatch::default(),
             })
             .collect();
+        let classes = dfa.classes;
+        let class_count = dfa.class_count as u32;
         Ok(CompiledDfa {
             classes,
             class_count,
             start: 0,
             transitions,
             matches,
-            exact,
             patterns: patterns.len(),
-            max_len: patterns.iter().map(|p| p.bytes.len()).max().unwrap_or(0) as u32,
+            max_len: patterns.iter().map(Pattern::max_span).max().unwrap_or(0) as u32,
         })
     }
 
@@ -161,15 +110,11 @@ impl CompiledDfa {
         self.patterns
     }
 
-    /// Length of the longest pattern, the deepest state's depth.
+    /// Most packet bytes one pattern occurrence can span (its length, three
+    /// times that for a percent-decoded URI pattern): the deepest state's
+    /// depth.
     pub fn max_pattern_len(&self) -> u32 {
         self.max_len
-    }
-
-    /// False when a mixed case-sensitivity set was compiled case-insensitive
-    /// (see [`CompiledDfa::compile`]).
-    pub fn is_exact(&self) -> bool {
-        self.exact
     }
 
     /// Runs the automaton over `haystack` exactly as the kernel does and
@@ -205,92 +150,142 @@ impl CompiledDfa {
     }
 }
 
-/// Breadth-first walk from the unanchored start: the automaton's states in
-/// dense order (start first), and each state's 256 next states, densely
-/// numbered.
-fn explore(dfa: &DFA) -> Result<(Vec<StateID>, Vec<[u32; 256]>), EnforceError> {
-    let start = dfa
-        .start_state(Anchored::No)
-        .map_err(|e| EnforceError::new(EnforceErrorKind::Pattern, e.to_string()))?;
-    let mut dense: HashMap<StateID, u32> = HashMap::from([(start, 0)]);
-    let mut ids = vec![start];
-    let mut queue = VecDeque::from([start]);
-    let mut rows = Vec::new();
-    while let Some(sid) = queue.pop_front() {
-        let mut row = [0u32; 256];
-        for (byte, slot) in row.iter_mut().enumerate() {
-            let next = dfa.next_state(Anchored::No, sid, byte as u8);
-            *slot = *dense.entry(next).or_insert_with(|| {
-                ids.push(next);
-                queue.push_back(next);
-                (ids.len() - 1) as u32
-            });
-        }
-        rows.push(row);
-    }
-    if ids.len() >= DFA_MATCH_BIT as usize {
-        return Err(EnforceError::new(
-            EnforceErrorKind::Capacity,
-            format!("automaton of {} states is too large", ids.len()),
-        ));
-    }
-    Ok((ids, rows))
-}
-
-/// Groups bytes whose column is identical in every row: the class map, and
-/// one representative byte per class.
-fn byte_classes(rows: &[[u32; 256]]) -> ([u8; 256], Vec<u8>) {
-    let mut classes = [0u8; 256];
-    let mut by_column: HashMap<Vec<u32>, u8> = HashMap::new();
-    let mut representatives = Vec::new();
-    for byte in 0..=255u8 {
-        let column: Vec<u32> = rows.iter().map(|r| r[byte as usize]).collect();
-        let class = *by_column.entry(column).or_insert_with(|| {
-            representatives.push(byte);
-            // At most 256 classes, numbered 0..=255.
-            (representatives.len() - 1) as u8
-        });
-        classes[byte as usize] = class;
-    }
-    (classes, representatives)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn finds_patterns_like_aho_corasick() {
+    fn finds_literal_patterns_anywhere() {
         let dfa = CompiledDfa::compile(&[
             Pattern::new("${jndi:", 1),
             Pattern::new("() {", 2),
             Pattern::new("/etc/passwd", 3),
         ])
         .unwrap();
-        assert!(dfa.is_exact());
         assert_eq!(dfa.find(b"GET /?x=${jndi:ldap://a} HTTP/1.1"), Some((0, 1)));
         assert_eq!(dfa.find(b"User-Agent: () { :; }; echo"), Some((1, 2)));
         assert_eq!(dfa.find(b"GET /../../etc/passwd"), Some((2, 3)));
+        assert_eq!(dfa.find(b"/etc/passwd"), Some((2, 3)), "at the very end");
         assert_eq!(dfa.find(b"GET /index.html HTTP/1.1"), None);
         assert_eq!(dfa.find(b"${JNDI:"), None, "case-sensitive");
+        assert_eq!(dfa.find(b"/%65tc/passwd"), None, "not a URI pattern");
         // Few distinct bytes: far fewer classes than 256.
         assert!(dfa.class_count() < 32, "{} classes", dfa.class_count());
         assert_eq!(dfa.transitions(), dfa.states() * dfa.class_count());
+        assert_eq!(dfa.max_pattern_len(), 11);
     }
 
     #[test]
-    fn case_insensitive_sets_are_exact() {
+    fn case_insensitive_patterns() {
         let dfa = CompiledDfa::compile(&[Pattern::nocase("select ", 7)]).unwrap();
-        assert!(dfa.is_exact());
         assert_eq!(dfa.find(b"id=1 UNION SeLeCt *"), Some((0, 7)));
     }
 
     #[test]
-    fn mixed_sets_over_approximate() {
+    fn case_sensitivity_is_per_pattern() {
         let dfa =
             CompiledDfa::compile(&[Pattern::nocase("union", 1), Pattern::new("Evil", 2)]).unwrap();
-        assert!(!dfa.is_exact());
-        assert_eq!(dfa.find(b"EVIL"), Some((1, 2)));
+        assert_eq!(dfa.find(b"EVIL"), None);
+        assert_eq!(dfa.find(b"an Evil"), Some((1, 2)));
+        assert_eq!(dfa.find(b"UnIoN"), Some((0, 1)));
+    }
+
+    #[test]
+    fn uri_patterns_match_every_spelling_user_space_decodes() {
+        let dfa = CompiledDfa::compile(&[
+            Pattern::new("/etc/passwd", 1).in_decoded_uri(),
+            Pattern::nocase("cmd.exe", 2).in_decoded_uri(),
+        ])
+        .unwrap();
+        for request in [
+            &b"GET /etc/passwd HTTP/1.1"[..],
+            b"GET /%65tc/passwd HTTP/1.1",
+            b"GET /%65%74%63%2f%70%61%73%73%77%64",
+            b"GET /%2Fetc%2Fpasswd",
+            b"GET \\etc%5cpasswd",
+            b"GET /x?f=%2fetc%2fpasswd",
+        ] {
+            assert_eq!(
+                dfa.find(request),
+                Some((0, 1)),
+                "{}",
+                String::from_utf8_lossy(request)
+            );
+        }
+        assert_eq!(dfa.find(b"GET /scripts/%43MD%2eExE"), Some((1, 2)));
+        assert_eq!(dfa.find(b"GET /%65tc/pass"), None);
+        assert_eq!(dfa.find(b"GET /%6tc/passwd"), None, "a broken escape");
+        assert_eq!(dfa.find(b"GET /%2565tc/passwd"), None, "decoded once only");
+        assert_eq!(dfa.max_pattern_len(), 33);
+    }
+
+    /// User space's URI decoding (percent escapes, then backslashes as
+    /// slashes), applied to a whole request for reference.
+    fn decoded(raw: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        sensor_proto::http::percent_decode(raw, &mut out);
+        for b in &mut out {
+            if *b == b'\\' {
+                *b = b'/';
+            }
+        }
+        out
+    }
+
+    /// Random requests spelling random bytes of a pattern in every way:
+    /// the automaton finds the pattern exactly when the decoded request
+    /// contains it.
+    #[test]
+    fn uri_patterns_agree_with_decoding() {
+        let pattern = b"/a%B/";
+        let dfa = CompiledDfa::compile(&[Pattern::new(&pattern[..], 1).in_decoded_uri()]).unwrap();
+        let spellings = |b: u8| -> Vec<Vec<u8>> {
+            let mut out = vec![
+                vec![b],
+                format!("%{b:02x}").into_bytes(),
+                format!("%{b:02X}").into_bytes(),
+            ];
+            if b == b'/' {
+                out.push(b"\\".to_vec());
+                out.push(b"%5c".to_vec());
+            }
+            out
+        };
+        let alphabet: &[&[u8]] = &[
+            b"/", b"a", b"%", b"B", b"b", b"2", b"5", b"%25", b"\\", b"x",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let mut raw = Vec::new();
+            for _ in 0..next(4) {
+                raw.extend_from_slice(alphabet[next(alphabet.len())]);
+            }
+            if next(2) == 0 {
+                for &b in pattern {
+                    let s = spellings(b);
+                    raw.extend_from_slice(&s[next(s.len())]);
+                }
+            }
+            for _ in 0..next(4) {
+                raw.extend_from_slice(alphabet[next(alphabet.len())]);
+            }
+            let expected = decoded(&raw).windows(pattern.len()).any(|w| w == pattern);
+            assert_eq!(
+                dfa.find(&raw).is_some(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(&raw)
+            );
+            found += usize::from(expected);
+        }
+        assert!(found > 5_000, "{found} requests held the pattern");
     }
 
     #[test]

@@ -47,16 +47,19 @@
 mod blockset;
 mod cidr;
 mod config;
+mod determinize;
 mod dfa;
 mod enforcer;
 mod error;
 mod flow;
+mod pattern;
 
 pub use blockset::{BlockSet, PortBlock};
 pub use cidr::Cidr;
 pub use config::{EnforceConfig, EnforceLimits, Mode, PatternDirections};
-pub use dfa::{CompiledDfa, Pattern};
+pub use dfa::CompiledDfa;
 pub use enforcer::Enforcer;
 pub use error::{EnforceError, EnforceErrorKind};
 pub use flow::{FlowTuple, Protocol, Verdict};
+pub use pattern::Pattern;
 pub use sensor_common::enforce::Side;

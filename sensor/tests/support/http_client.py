@@ -2,7 +2,8 @@
 
 usage: http_client.py HOST PORT SRC_PORT TIMEOUT VALUE...
 
-Each VALUE becomes one request carrying the header "X-Data: VALUE". Prints
+Each VALUE becomes one request carrying the header "X-Data: VALUE"; a
+VALUE "path=/p" instead requests /p (with "X-Data: path"). Prints
 one line per request: "ok" when the response arrived within TIMEOUT
 seconds, "timeout" otherwise (and stops: the connection is then stuck).
 HTTP_CLIENT_PAUSE (seconds, default 0) waits between requests.
@@ -23,7 +24,10 @@ pause = float(os.environ.get("HTTP_CLIENT_PAUSE", "0"))
 for i, value in enumerate(sys.argv[5:]):
     if i:
         time.sleep(pause)
-    s.sendall(f"GET /item HTTP/1.1\r\nHost: lab\r\nX-Data: {value}\r\n\r\n".encode())
+    path = "/item"
+    if value.startswith("path="):
+        path, value = value[len("path="):], "path"
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: lab\r\nX-Data: {value}\r\n\r\n".encode())
     response = b""
     try:
         while not response.endswith(b"ok\n"):
