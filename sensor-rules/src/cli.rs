@@ -66,12 +66,33 @@ impl CheckArgs {
     }
 }
 
+/// A part of the report that another crate adds about the loaded rules
+/// (the sensor adds how IPS mode enforces the drop rules).
+#[derive(Debug, Clone)]
+pub struct ReportSection {
+    /// Key of the section in the JSON report.
+    pub key: &'static str,
+    /// Lines printed after the totals in the text report.
+    pub text: String,
+    /// The section in the JSON report.
+    pub json: serde_json::Value,
+}
+
+/// What builds the extra sections from the loaded rule set; `verbose` as
+/// `--verbose`.
+pub type Sections<'a> = &'a dyn Fn(&RuleSet, bool) -> Vec<ReportSection>;
+
 /// Runs `vigil rules check`, printing to stdout. Exit status 0 when there
 /// is no error, 1 otherwise.
 pub fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    run_check_with(args, &|_, _| Vec::new())
+}
+
+/// As [`run_check`], with extra report sections.
+pub fn run_check_with(args: &CheckArgs, sections: Sections<'_>) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let ok = check(args, &mut out)?;
+    let ok = check_with(args, &mut out, sections)?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -94,6 +115,15 @@ struct FileReport<'d> {
 /// Runs the check and writes the report to `out`; returns whether it is
 /// clean (no error).
 pub fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<bool> {
+    check_with(args, out, &|_, _| Vec::new())
+}
+
+/// As [`check`], with extra report sections.
+pub fn check_with(
+    args: &CheckArgs,
+    out: &mut dyn Write,
+    sections: Sections<'_>,
+) -> anyhow::Result<bool> {
     let (set, diags) = RuleSet::load(&args.paths, &args.load_options());
     let mut files: BTreeMap<Arc<Path>, FileReport<'_>> = BTreeMap::new();
     let mut order: Vec<Arc<Path>> = Vec::new();
@@ -120,10 +150,14 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<bool> {
         r.diagnostics.push(d);
     }
     let errors: usize = files.values().map(|r| r.errors).sum();
+    let extra = sections(&set, args.verbose);
     if args.json {
-        write_json(out, &order, &files, &set, errors)?;
+        write_json(out, &order, &files, &set, errors, &extra)?;
     } else {
         write_text(out, &order, &files, &set, args.verbose)?;
+        for section in &extra {
+            write!(out, "{}", section.text)?;
+        }
     }
     Ok(errors == 0)
 }
@@ -187,6 +221,7 @@ fn write_json(
     files: &BTreeMap<Arc<Path>, FileReport<'_>>,
     set: &RuleSet,
     errors: usize,
+    extra: &[ReportSection],
 ) -> anyhow::Result<()> {
     use serde_json::{Value, json};
     let diag_json = |d: &Diagnostic| {
@@ -218,12 +253,15 @@ fn write_json(
             })
         })
         .collect();
-    let doc = json!({
+    let mut doc = json!({
         "ok": errors == 0,
         "rules": set.len(),
         "errors": errors,
         "files": files_json,
     });
+    for section in extra {
+        doc[section.key] = section.json.clone();
+    }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;
     Ok(())

@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Stats(args) => cli::stats::stats(args),
         Command::Reload(args) => cli::stats::reload(args),
-        Command::Rules(RulesCommand::Check(args)) => sensor_rules::cli::run_check(args),
+        Command::Rules(RulesCommand::Check(args)) => cli::rules::check(args),
         Command::Audit(cmd) => sensor_audit::cli::run(cmd),
         Command::Config(cmd) => cli::config::run(cmd),
         Command::Bench(cmd) => cli::bench::run(cmd),

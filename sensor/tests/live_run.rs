@@ -382,6 +382,72 @@ fn ips_mode_drops_the_attacking_request_before_the_server() {
     assert_no_vigil_programs();
 }
 
+/// IPS mode with more drop-rule patterns than the kernel's automaton holds
+/// (6,000 URI rules): the sensor starts and says how many are in the
+/// kernel; a short pattern (kept: the shortest go in) still drops the
+/// attacking request on its first packet, and a rule left out still blocks
+/// the rest of its flow once user space matches it.
+#[test]
+fn ips_mode_runs_a_ruleset_larger_than_the_kernel_automaton() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-big");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("big.rules");
+    let mut text = String::from(
+        "drop http any any -> any any (msg:\"evil token\"; flow:to_server; http.header; content:\"X-Evil-Token\"; sid:7100001; rev:1;)\n",
+    );
+    for i in 0..6000u64 {
+        text.push_str(&format!(
+            "drop http any any -> any any (msg:\"uri {i}\"; flow:to_server; http.uri; content:\"/x{:010x}\"; sid:{}; rev:1;)\n",
+            i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 24,
+            7200000 + i
+        ));
+    }
+    std::fs::write(&rules, &text).unwrap();
+    // The longest URI literals sort last: the last rule's is left out.
+    let left_out = format!(
+        "/x{:010x}",
+        5999u64.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 24
+    );
+    let log = dir.path().join("server.log");
+    let _server = start_server(&lab, &log);
+    let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
+    assert!(
+        run.startup
+            .iter()
+            .any(|l| l.contains("do not fit the kernel's automaton")),
+        "{:#?}",
+        run.startup
+    );
+
+    let replies = keepalive(&lab, "45030", &["hello", "X-Evil-Token=1"]);
+    assert_eq!(
+        replies,
+        ["ok", "timeout"],
+        "the kernel pattern drops the attack"
+    );
+    let path = format!("path={left_out}");
+    // Its response may already meet the verdict; what follows does.
+    let replies = keepalive(&lab, "45031", &[&path, "after"]);
+    assert_eq!(
+        replies.last().map(String::as_str),
+        Some("timeout"),
+        "a rule outside the kernel blocks the rest of its flow: {replies:?}"
+    );
+    thread::sleep(Duration::from_millis(300));
+    stop(run);
+
+    let received = std::fs::read_to_string(&log).unwrap();
+    assert!(!received.contains("X-Evil-Token"), "{received}");
+    assert!(
+        received.contains(&left_out),
+        "the first request of a flow-verdict rule passes"
+    );
+    assert!(!received.contains("after"), "{received}");
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
 /// IPS mode, address blocks: an address-only drop rule becomes a CIDR block
 /// in the kernel and the client's traffic stops both ways; a reload
 /// (SIGHUP) without the rule restores it.

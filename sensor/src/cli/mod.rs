@@ -5,6 +5,7 @@ pub mod capture;
 pub mod config;
 pub mod lab;
 pub mod replay;
+pub mod rules;
 pub mod run;
 pub mod signals;
 pub mod stats;

@@ -11,10 +11,12 @@ use arc_swap::ArcSwap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use sensor_rules::ir::{
-    Action, AddressSet, Buffer, Direction, Expr, Protocol as RuleProtocol, Rule,
+    Action, AddressSet, Buffer, Direction, Expr, FlowDirection, Protocol as RuleProtocol, Rule,
 };
 
-use crate::enforce::{BlockSet, Cidr, CompiledDfa, Pattern, Protocol, Side};
+use sensor_common::enforce::DFA_MAX_TRANSITIONS;
+
+use crate::enforce::{BlockSet, Cidr, CompiledDfa, Pattern, PortBlock, Protocol, Side};
 
 /// An address set that decomposes into more prefixes than this (a negation,
 /// an odd range) is left to flow verdicts rather than filling the tries.
@@ -27,6 +29,68 @@ const MAX_PORTS_PER_RULE: usize = 64;
 /// Patterns shorter than this would drop too much benign traffic for the
 /// user-space check to release; such rules are enforced by flow verdict only.
 const MIN_PATTERN_LEN: usize = 4;
+
+/// Longest literal the kernel searches for. A longer fast pattern is
+/// searched by one window of this many bytes ([`kernel_window`]): user
+/// space confirms every kernel hit with the full rule anyway, and the
+/// automaton grows with every pattern byte (a decoded-URI byte takes about
+/// four states), so long literals would crowd other rules out of the
+/// kernel's table.
+pub const KERNEL_WINDOW: usize = 12;
+
+/// Text that benign requests carry all the time (lowercase): a window
+/// overlapping it would match benign requests, which the kernel would drop
+/// and user space release, a retransmission timeout later.
+const COMMON_IN_REQUESTS: &[&[u8]] = &[
+    b"http/1.",
+    b"\r\n",
+    b"user-agent: ",
+    b"mozilla/",
+    b"compatible; ",
+    b"windows nt ",
+    b"host: ",
+    b"accept",
+    b"content-",
+    b"connection: ",
+    b"cookie: ",
+    b"/wp-content/",
+    b"/plugins/",
+    b"/index.php",
+    b"/cgi-bin/",
+    b".php?",
+];
+
+/// The part of a literal the kernel searches for: the whole literal up to
+/// [`KERNEL_WINDOW`] bytes, else the window with the fewest bytes inside
+/// text common in requests, the last such (the end of a URI or value is
+/// usually its specific part).
+///
+/// ```text
+/// /wp-content/plugins/revslider/temp/update_extract  ->  date_extract
+/// ```
+pub fn kernel_window(bytes: &[u8]) -> &[u8] {
+    if bytes.len() <= KERNEL_WINDOW {
+        return bytes;
+    }
+    let lower = bytes.to_ascii_lowercase();
+    let mut common = vec![false; bytes.len()];
+    for text in COMMON_IN_REQUESTS {
+        for (start, _) in lower
+            .windows(text.len())
+            .enumerate()
+            .filter(|(_, w)| w == text)
+        {
+            common[start..start + text.len()].fill(true);
+        }
+    }
+    let best = (0..=bytes.len() - KERNEL_WINDOW)
+        .min_by_key(|&i| {
+            let covered = common[i..i + KERNEL_WINDOW].iter().filter(|&&c| c).count();
+            (covered, std::cmp::Reverse(i))
+        })
+        .unwrap_or(0);
+    &bytes[best..best + KERNEL_WINDOW]
+}
 
 /// Whether a buffer's bytes appear as such in the client's raw payload, so
 /// a literal of it can be searched there.
@@ -148,68 +212,258 @@ fn port_only(rule: &Rule) -> Option<(Protocol, Vec<u16>, Side)> {
     Some((protocol, list, side))
 }
 
-/// The kernel block set of a ruleset: address-only drop rules as CIDR
-/// blocks, port-only drop rules as port blocks, and one pattern per drop
-/// rule whose fast pattern is a request literal of at least four bytes.
-/// Drop rules that combine an address with a port, or carry other
-/// conditions, are enforced by flow verdict once user space matches them.
+/// How IPS mode enforces one drop (or reject) rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Enforcement {
+    /// Address-only rule: every packet from or to these prefixes is dropped
+    /// at TC (LPM tries).
+    Addresses(Vec<(Side, Cidr)>),
+    /// Protocol-and-port rule: every packet to or from these ports is
+    /// dropped at TC (port set).
+    Ports(Vec<PortBlock>),
+    /// The rule's literal, found by the kernel's automaton in the client's
+    /// payload: the request carrying it is dropped at TC, then the full rule
+    /// confirms (flow verdict) or releases it.
+    Pattern {
+        pattern: Pattern,
+        /// The buffer the literal belongs to.
+        buffer: Buffer,
+    },
+    /// Nothing the kernel can check on the first packet: once user space
+    /// matches the rule, the rest of the flow is dropped at TC. Says why.
+    FlowVerdict(&'static str),
+}
+
+impl Enforcement {
+    /// One-word kind, for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Enforcement::Addresses(_) => "addresses",
+            Enforcement::Ports(_) => "ports",
+            Enforcement::Pattern { .. } => "pattern",
+            Enforcement::FlowVerdict(_) => "flow-verdict",
+        }
+    }
+}
+
+impl std::fmt::Display for Enforcement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Enforcement::Addresses(list) => {
+                write!(f, "address block:")?;
+                for (side, cidr) in list {
+                    let side = match side {
+                        Side::Src => "from",
+                        Side::Dst => "to",
+                    };
+                    write!(f, " {side} {cidr}")?;
+                }
+                Ok(())
+            }
+            Enforcement::Ports(list) => {
+                write!(f, "port block:")?;
+                for p in list {
+                    let side = match p.side {
+                        Side::Src => "from",
+                        Side::Dst => "to",
+                    };
+                    write!(f, " {:?} {side} {}", p.protocol, p.port)?;
+                }
+                Ok(())
+            }
+            Enforcement::Pattern { pattern, buffer } => {
+                write!(
+                    f,
+                    "first-packet pattern \"{}\" ({}",
+                    pattern.bytes.escape_ascii(),
+                    buffer.name()
+                )?;
+                if pattern.case_insensitive {
+                    write!(f, ", any case")?;
+                }
+                if pattern.percent_decoded {
+                    write!(f, ", any %-encoding")?;
+                }
+                write!(f, ")")
+            }
+            Enforcement::FlowVerdict(why) => write!(f, "flow verdict only: {why}"),
+        }
+    }
+}
+
+/// How IPS mode enforces `rule`, a drop or reject rule: address-only rules
+/// as CIDR blocks, port-only rules as port blocks, a rule whose fast
+/// pattern is a request literal of at least four bytes as a first-packet
+/// pattern, anything else by flow verdict once user space matches it.
+pub fn enforcement(rule: &Rule) -> Enforcement {
+    if let Some((protocol, ports, side)) = port_only(rule) {
+        let mut list = Vec::new();
+        for port in ports {
+            list.push(PortBlock {
+                protocol,
+                port,
+                side,
+            });
+            if rule.header.direction == Direction::Both {
+                list.push(PortBlock {
+                    protocol,
+                    port,
+                    side: other_side(side),
+                });
+            }
+        }
+        return Enforcement::Ports(list);
+    }
+    if address_only(rule) {
+        let h = &rule.header;
+        let (addresses, side) = if h.src.is_any() {
+            (&h.dst, Side::Dst)
+        } else {
+            (&h.src, Side::Src)
+        };
+        let Some(list) = cidrs(addresses) else {
+            return Enforcement::FlowVerdict("its address set takes more than 64 prefixes");
+        };
+        let mut blocks = Vec::new();
+        for cidr in list {
+            blocks.push((side, cidr));
+            if h.direction == Direction::Both {
+                blocks.push((other_side(side), cidr));
+            }
+        }
+        return Enforcement::Addresses(blocks);
+    }
+    let Some((buffer, content)) = rule.fast_pattern() else {
+        return Enforcement::FlowVerdict("no literal content to search for");
+    };
+    if !in_request_payload(buffer) {
+        return Enforcement::FlowVerdict("its fast pattern is not in the client's request");
+    }
+    if rule.flow.direction == Some(FlowDirection::ToClient) {
+        // The kernel walks the client's packets only.
+        return Enforcement::FlowVerdict("it inspects the server's packets (flow:to_client)");
+    }
+    if content.negated {
+        return Enforcement::FlowVerdict("its fast pattern is negated");
+    }
+    if content.pattern.len() < MIN_PATTERN_LEN {
+        return Enforcement::FlowVerdict("its fast pattern is shorter than 4 bytes");
+    }
+    let bytes = kernel_window(&content.pattern).to_vec();
+    // `http.host` is the normalized (lowercased) host, while the packet
+    // carries the Host header as sent: match it in any case.
+    let nocase = content.nocase || *buffer == Buffer::HttpHost;
+    let pattern = if nocase {
+        Pattern::nocase(bytes, rule.sid)
+    } else {
+        Pattern::new(bytes, rule.sid)
+    };
+    // `http.uri` is percent-decoded: the packet may spell the pattern
+    // with escapes (`/%65tc/passwd`), which the kernel must also find.
+    let pattern = if *buffer == Buffer::HttpUri {
+        pattern.in_decoded_uri()
+    } else {
+        pattern
+    };
+    Enforcement::Pattern {
+        pattern,
+        buffer: buffer.clone(),
+    }
+}
+
+/// Whether IPS mode enforces `rule` at all (drop and reject rules).
+fn enforced(rule: &Rule) -> bool {
+    matches!(rule.action, Action::Drop | Action::Reject)
+}
+
+/// The kernel block set of a ruleset: the blocks of every drop rule's
+/// [`enforcement`].
 pub fn blockset_from_rules(rules: &[Rule]) -> BlockSet {
     let mut set = BlockSet::default();
-    for rule in rules
-        .iter()
-        .filter(|r| matches!(r.action, Action::Drop | Action::Reject))
-    {
-        if let Some((protocol, ports, side)) = port_only(rule) {
-            for port in ports {
-                set.block_port(protocol, port, side, rule.sid);
-                if rule.header.direction == Direction::Both {
-                    set.block_port(protocol, port, other_side(side), rule.sid);
-                }
-            }
-            continue;
-        }
-        if address_only(rule) {
-            let h = &rule.header;
-            let (addresses, side) = if h.src.is_any() {
-                (&h.dst, Side::Dst)
-            } else {
-                (&h.src, Side::Src)
-            };
-            if let Some(list) = cidrs(addresses) {
-                for cidr in list {
+    for rule in rules.iter().filter(|r| enforced(r)) {
+        match enforcement(rule) {
+            Enforcement::Addresses(list) => {
+                for (side, cidr) in list {
                     set.block_cidr(side, cidr, rule.sid);
-                    if h.direction == Direction::Both {
-                        set.block_cidr(other_side(side), cidr, rule.sid);
-                    }
                 }
-                continue;
             }
+            Enforcement::Ports(list) => {
+                for p in list {
+                    set.block_port(p.protocol, p.port, p.side, rule.sid);
+                }
+            }
+            Enforcement::Pattern { pattern, .. } => {
+                set.block_pattern(pattern);
+            }
+            Enforcement::FlowVerdict(_) => {}
         }
-        let Some((buffer, content)) = rule.fast_pattern() else {
-            continue;
-        };
-        if !in_request_payload(buffer) || content.negated || content.pattern.len() < MIN_PATTERN_LEN
-        {
-            continue;
-        }
-        let bytes = content.pattern.clone();
-        // `http.host` is the normalized (lowercased) host, while the packet
-        // carries the Host header as sent: match it in any case.
-        let nocase = content.nocase || *buffer == Buffer::HttpHost;
-        let pattern = if nocase {
-            Pattern::nocase(bytes, rule.sid)
-        } else {
-            Pattern::new(bytes, rule.sid)
-        };
-        // `http.uri` is percent-decoded: the packet may spell the pattern
-        // with escapes (`/%65tc/passwd`), which the kernel must also find.
-        set.block_pattern(if *buffer == Buffer::HttpUri {
-            pattern.in_decoded_uri()
-        } else {
-            pattern
-        });
     }
     set
+}
+
+/// What of a block set's patterns the kernel's automaton holds.
+#[derive(Debug)]
+pub struct KernelPatterns {
+    /// The automaton of the patterns kept (none without patterns).
+    pub dfa: Option<CompiledDfa>,
+    /// Patterns kept in the kernel.
+    pub kept: usize,
+    /// Patterns of the drop rules.
+    pub total: usize,
+}
+
+/// Keeps the patterns whose automaton fits `max_transitions`: all of them
+/// when they fit, else as many of the shortest as fit (a pattern's states
+/// grow with its span, so this puts the most rules in the table); the
+/// others' rules are enforced by flow verdict. Refusing the whole rule set
+/// instead would leave an IPS with a large ruleset no kernel patterns at
+/// all (2,000 ET Open web rules as drop rules need several million
+/// transitions).
+pub fn fit_patterns(set: &mut BlockSet, max_transitions: usize) -> KernelPatterns {
+    let total = set.patterns.len();
+    if total == 0 {
+        return KernelPatterns {
+            dfa: None,
+            kept: 0,
+            total,
+        };
+    }
+    if let Ok(dfa) = CompiledDfa::compile_within(&set.patterns, max_transitions) {
+        return KernelPatterns {
+            dfa: Some(dfa),
+            kept: total,
+            total,
+        };
+    }
+    set.patterns.sort_by_key(Pattern::max_span);
+    // Adding patterns never shrinks the automaton: bisect on how many of
+    // the shortest fit, to within 1% of the set.
+    let (mut fits, mut too_many) = (0, total);
+    let mut dfa = None;
+    while too_many - fits > (total / 100).max(1) {
+        let mid = (fits + too_many) / 2;
+        match CompiledDfa::compile_within(&set.patterns[..mid], max_transitions) {
+            Ok(d) => {
+                fits = mid;
+                dfa = Some(d);
+            }
+            Err(_) => too_many = mid,
+        }
+    }
+    set.patterns.truncate(fits);
+    KernelPatterns {
+        dfa,
+        kept: fits,
+        total,
+    }
+}
+
+/// The kernel block set of a ruleset, its patterns fitted to the kernel's
+/// automaton table.
+pub fn kernel_blocks(rules: &[Rule]) -> (BlockSet, KernelPatterns) {
+    let mut set = blockset_from_rules(rules);
+    let patterns = fit_patterns(&mut set, DFA_MAX_TRANSITIONS);
+    (set, patterns)
 }
 
 /// The block set in force and its generation; captures apply a new
@@ -221,11 +475,6 @@ pub struct Blocks {
 
 /// Shared between the reload handler and every capture.
 pub type SharedBlocks = Arc<ArcSwap<Blocks>>;
-
-/// The automaton of `set`, to size the kernel maps at load.
-pub fn compile(set: &BlockSet) -> anyhow::Result<CompiledDfa> {
-    Ok(CompiledDfa::compile(&set.patterns)?)
-}
 
 #[cfg(test)]
 mod tests {
@@ -346,5 +595,104 @@ mod tests {
             5,
             "sids 4, 10, 11, 12 and 13: sid 3 has ports, sid 5 is too short, sid 6 is not a drop rule"
         );
+    }
+
+    #[test]
+    fn long_literals_are_searched_by_their_most_specific_window() {
+        assert_eq!(kernel_window(b"/etc/passwd"), b"/etc/passwd");
+        assert_eq!(
+            kernel_window(b"/wp-content/plugins/revslider/temp/update_extract"),
+            b"date_extract"
+        );
+        // Common text is avoided even when it is at the end.
+        let w = kernel_window(b"X-Exploit-Token-9f2a\r\nUser-Agent: Mozilla/");
+        assert_eq!(w.len(), KERNEL_WINDOW);
+        assert!(!w.windows(2).any(|p| p == b"\r\n"), "{}", w.escape_ascii());
+        assert!(
+            !w.to_ascii_lowercase().windows(5).any(|p| p == b"mozil"),
+            "{}",
+            w.escape_ascii()
+        );
+    }
+
+    fn rules(text: &str) -> Vec<Rule> {
+        let (set, diags) =
+            sensor_rules::RuleSet::load_str("t.rules", text, &sensor_rules::LoadOptions::default());
+        assert!(
+            diags
+                .iter()
+                .all(|d| d.level != sensor_rules::diag::Level::Error),
+            "{diags:?}"
+        );
+        set.rules().to_vec()
+    }
+
+    #[test]
+    fn each_drop_rule_says_how_it_is_enforced() {
+        let r = rules(
+            "drop http any any -> any any (msg:\"a\"; flow:to_server; http.uri; content:\"/etc/passwd\"; sid:1;)\n\
+             drop http any any -> any any (msg:\"b\"; flow:to_client; content:\"Index of /\"; sid:2;)\n\
+             drop http any any -> any any (msg:\"c\"; http.stat_code; content:\"500\"; sid:3;)\n\
+             drop tcp any any -> any 23 (msg:\"d\"; sid:4;)\n\
+             drop ip 192.0.2.7 any -> any any (msg:\"e\"; sid:5;)\n\
+             drop http any any -> any any (msg:\"f\"; http.header; content:\"X-Long-Attack-Header-Name\"; nocase; sid:6;)\n",
+        );
+        let plans: Vec<String> = r.iter().map(|r| enforcement(r).to_string()).collect();
+        assert_eq!(
+            plans,
+            [
+                "first-packet pattern \"/etc/passwd\" (http.uri, any %-encoding)",
+                "flow verdict only: it inspects the server's packets (flow:to_client)",
+                "flow verdict only: its fast pattern is not in the client's request",
+                "port block: Tcp to 23",
+                "address block: from 192.0.2.7/32",
+                "first-packet pattern \"-Header-Name\" (http.header, any case)",
+            ]
+        );
+    }
+
+    /// Synthetic literals, all different from their first bytes on.
+    fn many_patterns(n: u32) -> BlockSet {
+        let mut set = BlockSet::default();
+        for i in 0..n {
+            let len = 4 + (i as usize * 7) % 9;
+            let bytes: Vec<u8> = format!("{i:05}#{}", "qwertyuiopasdfgh")
+                .bytes()
+                .take(len.max(6))
+                .collect();
+            set.block_pattern(Pattern::new(bytes, i));
+        }
+        set
+    }
+
+    #[test]
+    fn patterns_beyond_the_table_are_left_to_flow_verdicts() {
+        let mut all = many_patterns(300);
+        let whole = CompiledDfa::compile(&all.patterns).unwrap();
+        let fitted = fit_patterns(&mut all, usize::MAX);
+        assert_eq!((fitted.kept, fitted.total), (300, 300));
+
+        let limit = whole.transitions() as usize / 3;
+        let mut set = many_patterns(300);
+        let fitted = fit_patterns(&mut set, limit);
+        assert_eq!(fitted.total, 300);
+        assert!(fitted.kept > 30 && fitted.kept < 300, "{}", fitted.kept);
+        assert_eq!(set.patterns.len(), fitted.kept);
+        let dfa = fitted.dfa.expect("an automaton of the kept patterns");
+        assert!(dfa.transitions() as usize <= limit);
+        // The shortest were kept, and a few more would not fit.
+        let longest_kept = set.patterns.iter().map(|p| p.bytes.len()).max().unwrap();
+        let shortest_left = many_patterns(300)
+            .patterns
+            .iter()
+            .filter(|p| !set.patterns.iter().any(|k| k.sid == p.sid))
+            .map(|p| p.bytes.len())
+            .min()
+            .unwrap();
+        assert!(longest_kept <= shortest_left);
+        let mut more = many_patterns(300);
+        more.patterns.sort_by_key(Pattern::max_span);
+        more.patterns.truncate(fitted.kept + 300 / 100 + 1);
+        assert!(CompiledDfa::compile_within(&more.patterns, limit).is_err());
     }
 }

@@ -3,7 +3,7 @@
 //! store). SIGINT/SIGTERM stop it cleanly (programs detached, queues
 //! flushed, the stop recorded); SIGHUP reloads the rules and reopens files.
 
-mod blocks;
+pub(crate) mod blocks;
 mod live;
 mod outputs;
 pub mod stats;
@@ -26,7 +26,7 @@ use crate::{
     config::Config,
     enforce,
 };
-use blocks::{Blocks, SharedBlocks, blockset_from_rules};
+use blocks::{Blocks, KernelPatterns, SharedBlocks, kernel_blocks};
 use live::{LiveOutputs, LiveSink};
 use stats::{RulesetStats, Snapshot, StatsBoard};
 
@@ -168,18 +168,11 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let block_set = blockset_from_rules(&loaded.rules);
+    let (block_set, kernel_patterns) = kernel_blocks(&loaded.rules);
     // Sizes the kernel's automaton maps (a ruleset without patterns needs none).
-    let dfa = if block_set.patterns.is_empty() {
-        None
-    } else {
-        Some(blocks::compile(&block_set)?)
-    };
+    let dfa = kernel_patterns.dfa.clone();
     if ips {
-        eprintln!(
-            "vigil: {} drop-rule patterns enforced in the kernel",
-            block_set.patterns.len()
-        );
+        report_kernel_patterns(&kernel_patterns);
     }
     let shared_blocks: SharedBlocks = Arc::new(ArcSwap::from_pointee(Blocks {
         generation: 0,
@@ -493,10 +486,11 @@ fn reload(
         Ok(new) => {
             rules.store(Arc::new(new));
             let generation = blocks.load().generation + 1;
-            blocks.store(Arc::new(Blocks {
-                generation,
-                set: blockset_from_rules(&loaded.rules),
-            }));
+            let (set, kernel_patterns) = kernel_blocks(&loaded.rules);
+            if kernel_patterns.kept < kernel_patterns.total {
+                report_kernel_patterns(&kernel_patterns);
+            }
+            blocks.store(Arc::new(Blocks { generation, set }));
             record_ruleset(audit, &loaded, "SIGHUP");
             audit_event(
                 audit,
@@ -514,5 +508,23 @@ fn reload(
             eprintln!("vigil: reload failed, keeping the running rules: {e:#}");
             None
         }
+    }
+}
+
+/// Says how many drop-rule patterns the kernel enforces, and what happens
+/// to those that do not fit its automaton.
+fn report_kernel_patterns(k: &KernelPatterns) {
+    eprintln!(
+        "vigil: {} drop-rule patterns enforced in the kernel",
+        k.kept
+    );
+    if k.kept < k.total {
+        eprintln!(
+            "vigil: {} more drop-rule patterns do not fit the kernel's automaton ({} transitions): \
+             their rules block the rest of the flow once user space matches them \
+             (`vigil rules check -v` lists which)",
+            k.total - k.kept,
+            sensor_common::enforce::DFA_MAX_TRANSITIONS
+        );
     }
 }

@@ -140,8 +140,12 @@ impl Nfa {
     }
 }
 
-/// The unanchored DFA of `patterns` (non-empty, none empty).
-pub(crate) fn determinize(patterns: &[Pattern]) -> Result<Determinized, EnforceError> {
+/// The unanchored DFA of `patterns` (non-empty, none empty); a Capacity
+/// error as soon as it grows beyond `limit` transitions.
+pub(crate) fn determinize(
+    patterns: &[Pattern],
+    limit: usize,
+) -> Result<Determinized, EnforceError> {
     let nfa = Nfa::build(patterns);
     let (classes, representatives) = nfa.byte_classes();
     let start = vec![Nfa::ROOT];
@@ -169,12 +173,13 @@ pub(crate) fn determinize(patterns: &[Pattern]) -> Result<Determinized, EnforceE
             row.push(target);
         }
         rows.push(row);
-        if sets.len() * representatives.len() > BUILD_LIMIT {
+        if sets.len() * representatives.len() > limit.min(BUILD_LIMIT) {
             return Err(EnforceError::new(
                 EnforceErrorKind::Capacity,
                 format!(
-                    "the pattern automaton grows beyond {BUILD_LIMIT} transitions \
+                    "the pattern automaton grows beyond {} transitions \
                      ({} states of {} classes so far)",
+                    limit.min(BUILD_LIMIT),
                     sets.len(),
                     representatives.len()
                 ),

@@ -36,6 +36,15 @@ impl CompiledDfa {
     /// still confirms every kernel hit, since full rules have more
     /// conditions; an unconfirmed hit is released with an allow verdict.
     pub fn compile(patterns: &[Pattern]) -> Result<CompiledDfa, EnforceError> {
+        Self::compile_within(patterns, usize::MAX)
+    }
+
+    /// As [`CompiledDfa::compile`], but gives up with a Capacity error as
+    /// soon as the automaton grows beyond `max_transitions`.
+    pub fn compile_within(
+        patterns: &[Pattern],
+        max_transitions: usize,
+    ) -> Result<CompiledDfa, EnforceError> {
         if patterns.is_empty() {
             return Err(EnforceError::new(
                 EnforceErrorKind::Invalid,
@@ -48,7 +57,7 @@ impl CompiledDfa {
                 format!("empty pattern (sid {})", p.sid),
             ));
         }
-        let dfa = determinize(patterns)?;
+        let dfa = determinize(patterns, max_transitions)?;
         if dfa.rows.len() >= DFA_MATCH_BIT as usize {
             return Err(EnforceError::new(
                 EnforceErrorKind::Capacity,

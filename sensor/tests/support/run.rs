@@ -18,6 +18,8 @@ use super::{LabGuard, vigil_bin};
 pub struct VigilRun {
     child: Option<Child>,
     stderr: mpsc::Receiver<String>,
+    /// What it printed up to "running on".
+    pub startup: Vec<String>,
 }
 
 impl Drop for VigilRun {
@@ -58,8 +60,9 @@ impl VigilRun {
         let mut run = VigilRun {
             child: Some(child),
             stderr: rx,
+            startup: Vec::new(),
         };
-        run.wait_for("vigil: running on")?;
+        run.startup = run.wait_for("vigil: running on")?;
         Ok(run)
     }
 
