@@ -149,6 +149,11 @@ fn check_stats_and_reload(lab: &LabGuard, dir: &Path) {
     assert_eq!(iface["name"], "veth-srv");
     assert!(iface["packets_seen"].as_u64().unwrap() >= 10, "{json:#}");
     assert_eq!(iface["records_lost"], 0);
+    assert!(
+        iface["non_ip_frames"].as_u64().unwrap() >= 2,
+        "an ARP request and reply: {json:#}"
+    );
+    assert_eq!(iface["undecodable_records"], 0, "{json:#}");
     assert_eq!(iface["alerts"], 1, "{json:#}");
     assert_eq!(
         iface["transactions"], 6,
@@ -197,6 +202,9 @@ fn ids_mode_alerts_logs_and_audits() {
     let dir = tempfile::tempdir().unwrap();
     let _server = start_server(&lab, &dir.path().join("server.log"));
     let run = start_run(&lab, dir.path(), &["--metrics-listen", "127.0.0.1:9464"]);
+    // The client forgets the server's MAC address: its next packet waits
+    // on an ARP exchange, which crosses the sensor's interface.
+    lab.exec(Side::Client, &["ip", "neigh", "flush", "all"]);
     let replies = keepalive(
         &lab,
         "45001",

@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Arc, time::UNIX_EPOCH};
 use sensor_audit::{AuditHandle, SensorEvent};
 use sensor_common::{RecordHeader, enforce::reason, record::status};
 use sensor_output::{Action, Alert, FanOut, HttpLog, Record};
-use sensor_packet::Packet;
+use sensor_packet::{DecodeErrorKind, Packet};
 use sensor_pipeline::{Outputs, Pipeline, SharedRuleset};
 use sensor_proto::Flow;
 
@@ -106,6 +106,8 @@ fn client_to_server(flow: &Flow) -> FlowTuple {
 /// Counts of what the live path did beyond the pipeline's own counters.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct LiveCounters {
+    /// Records of frames without an IP header (ARP, ...).
+    pub non_ip: u64,
     pub undecodable: u64,
     pub kernel_drops: u64,
     pub verdicts_set: u64,
@@ -323,6 +325,7 @@ impl LiveSink {
             alerts: self.pipeline.counters().alerts,
             flow_verdicts: self.counters.verdicts_set,
             pattern_releases: self.counters.pattern_releases,
+            non_ip_frames: self.counters.non_ip,
             undecodable_records: self.counters.undecodable,
         });
     }
@@ -357,9 +360,19 @@ impl LiveSink {
 
 impl RecordSink for &mut LiveSink {
     fn record(&mut self, bytes: &[u8]) -> bool {
-        let Ok(mut packet) = Packet::from_kernel_record(bytes) else {
-            self.counters.undecodable += 1;
-            return false;
+        let mut packet = match Packet::from_kernel_record(bytes) {
+            Ok(packet) => packet,
+            // ARP, LLDP and other non-IP frames: nothing to inspect, but
+            // counted, so that they do not pass for decoding failures.
+            Err(e) if e.kind() == DecodeErrorKind::NoL3 => {
+                self.counters.non_ip += 1;
+                self.counters.record_bytes += bytes.len() as u64;
+                return true;
+            }
+            Err(_) => {
+                self.counters.undecodable += 1;
+                return false;
+            }
         };
         // Kernel time is CLOCK_MONOTONIC; alerts and flows use wall time.
         packet.ts_ns = self.wall_ns(packet.ts_ns);

@@ -75,6 +75,9 @@ pub struct InterfaceStats {
     pub alerts: u64,
     pub flow_verdicts: u64,
     pub pattern_releases: u64,
+    /// Frames without an IP header (ARP, ...): seen, nothing to inspect.
+    #[serde(default)]
+    pub non_ip_frames: u64,
     pub undecodable_records: u64,
 }
 
@@ -173,7 +176,7 @@ pub fn prometheus(s: &Snapshot) -> String {
         &[(String::new(), s.ruleset.failed_reloads)],
     );
     type Field = fn(&InterfaceStats) -> u64;
-    let per_iface: [(&str, &str, Field); 20] = [
+    let per_iface: [(&str, &str, Field); 21] = [
         (
             "packets_seen_total",
             "Packets the TC program ran on.",
@@ -249,6 +252,11 @@ pub fn prometheus(s: &Snapshot) -> String {
             "pattern_releases_total",
             "Kernel pattern hits the full rule did not confirm.",
             |i| i.pattern_releases,
+        ),
+        (
+            "non_ip_frames_total",
+            "Frames without an IP header (ARP, ...): seen, nothing to inspect.",
+            |i| i.non_ip_frames,
         ),
         (
             "undecodable_records_total",
@@ -339,7 +347,7 @@ pub fn table(s: &Snapshot, now: u64) -> String {
         let share = (i.record_bytes * 1000)
             .checked_div(i.wire_bytes)
             .unwrap_or(0);
-        let rows: [(&str, u64); 20] = [
+        let rows: [(&str, u64); 21] = [
             ("packets seen", i.packets_seen),
             ("records lost (ring full)", i.records_lost),
             ("packets unparsed", i.packets_unparsed),
@@ -359,6 +367,7 @@ pub fn table(s: &Snapshot, now: u64) -> String {
             ("alerts", i.alerts),
             ("flow verdicts", i.flow_verdicts),
             ("pattern releases", i.pattern_releases),
+            ("non-IP frames (ARP, ...)", i.non_ip_frames),
             ("undecodable records", i.undecodable_records),
         ];
         for (name, v) in rows {
