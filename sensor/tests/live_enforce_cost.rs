@@ -28,10 +28,20 @@ const DROP: u32 = 2;
 #[test]
 fn bench_enforce_measures_every_configuration() {
     let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("drop.rules");
+    std::fs::write(
+        &rules,
+        "drop http any any -> any any (msg:\"passwd\"; http.uri; content:\"/etc/passwd\"; sid:1;)\n\
+         drop http any any -> any any (msg:\"jndi\"; http.header; content:\"${jndi:\"; sid:2;)\n",
+    )
+    .unwrap();
     let out = Command::new(vigil_bin())
         .args([
             "bench",
             "enforce",
+            "--rules",
+            rules.to_str().unwrap(),
             "--patterns",
             "10,200",
             "--rounds",
@@ -55,6 +65,7 @@ fn bench_enforce_measures_every_configuration() {
         "IPS, no blocks",
         "IPS, 10 patterns",
         "IPS, 200 patterns",
+        "IPS, drop.rules",
     ];
     let fixed = report["fixed"].as_array().unwrap();
     let live = report["live"].as_array().unwrap();
@@ -64,7 +75,7 @@ fn bench_enforce_measures_every_configuration() {
         assert_eq!(row["configuration"], *label);
         assert_eq!(row["benign_passed"], true, "{row}");
         assert!(row["request_ns"].as_u64().unwrap() > 0, "{row}");
-        if label.contains("patterns") {
+        if label.contains("patterns") || label.contains("rules") {
             assert_eq!(row["attack_dropped"], true, "{row}");
         } else {
             assert!(row["attack_dropped"].is_null(), "{row}");
@@ -79,6 +90,10 @@ fn bench_enforce_measures_every_configuration() {
         assert_eq!(row["dropped"], 0, "benign load was dropped: {row}");
     }
     assert_eq!(report["automata"][1]["patterns"], 200);
+    assert_eq!(
+        report["automata"][2]["patterns"], 2,
+        "the rule file's two patterns"
+    );
     // The command removed its lab and its programs.
     assert!(!support::netns_exists("ve-bench-server"));
     assert_no_vigil_programs();

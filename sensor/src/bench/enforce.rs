@@ -63,6 +63,9 @@ pub struct EnforceBench {
     /// Load the program with header-only capture on (`vigil run`'s
     /// default).
     pub header_only: bool,
+    /// Block sets of real rule files (label, set), measured besides the
+    /// synthetic patterns: what a deployment's own drop rules cost.
+    pub rule_sets: Vec<(String, BlockSet)>,
 }
 
 impl Default for EnforceBench {
@@ -77,6 +80,7 @@ impl Default for EnforceBench {
             fixed: true,
             live: true,
             header_only: false,
+            rule_sets: Vec::new(),
         }
     }
 }
@@ -207,6 +211,9 @@ impl EnforceBench {
                 Mode::Ips,
                 set,
             )?);
+        }
+        for (label, set) in &self.rule_sets {
+            all.push(Configuration::new(label.clone(), Mode::Ips, set.clone())?);
         }
         Ok(all)
     }

@@ -44,6 +44,11 @@ pub struct EnforceArgs {
     /// capture is not measured here.)
     #[arg(long)]
     pub header_only: bool,
+    /// Also measure the kernel block set of these rule files (repeatable):
+    /// their drop rules' patterns, address and port blocks, fitted to the
+    /// kernel's automaton as `vigil run --ips` fits them.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<std::path::PathBuf>,
     /// Name of the lab to create (and remove) for the measurement.
     #[arg(long, default_value = "vigil-bench")]
     pub lab: String,
@@ -65,6 +70,26 @@ fn enforce(args: &EnforceArgs) -> anyhow::Result<ExitCode> {
     if args.rounds == 0 || args.clients == 0 {
         anyhow::bail!("--rounds and --clients must be at least 1");
     }
+    let mut rule_sets = Vec::new();
+    if !args.rules.is_empty() {
+        let loaded = sensor_pipeline::load_rules(&args.rules, &[]);
+        let (set, kernel) = crate::daemon::blocks::kernel_blocks(&loaded.rules);
+        let name = args
+            .rules
+            .iter()
+            .map(|p| p.file_name().unwrap_or(p.as_os_str()).to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("+");
+        eprintln!(
+            "{name}: {} rules, {} drop-rule patterns ({} in the kernel), {} address and {} port blocks",
+            loaded.rules.len(),
+            kernel.total,
+            kernel.kept,
+            set.cidrs.len(),
+            set.ports.len()
+        );
+        rule_sets.push((format!("IPS, {name}"), set));
+    }
     let bench = EnforceBench {
         lab: Lab::new(&args.lab),
         patterns: args.patterns.clone(),
@@ -74,6 +99,7 @@ fn enforce(args: &EnforceArgs) -> anyhow::Result<ExitCode> {
         fixed: !args.live_only,
         live: !args.fixed_only,
         header_only: args.header_only,
+        rule_sets,
         ..EnforceBench::default()
     };
     let report = bench.run()?;
