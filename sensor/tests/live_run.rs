@@ -537,20 +537,92 @@ fn a_reload_in_progress_does_not_stop_inspection() {
     assert_no_vigil_programs();
 }
 
+/// A reload whose patterns need a larger automaton than the kernel maps were
+/// sized for at start gets as many as fit, instead of leaving the kernel's
+/// old block set in force: the new rule's attack is dropped on its first
+/// packet.
+#[test]
+fn a_reload_fits_its_patterns_to_the_running_maps() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-grow");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("grow.rules");
+    std::fs::write(
+        &rules,
+        "drop http any any -> any any (msg:\"old token\"; flow:to_server; http.header; content:\"X-Old-Token\"; sid:7400001; rev:1;)\n",
+    )
+    .unwrap();
+    let log = dir.path().join("server.log");
+    let _server = start_server(&lab, &log);
+    let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
+
+    // 6,000 URI rules: an automaton of far more states than the 4,096 the
+    // maps hold for a one-pattern rule set.
+    let mut text = String::from(
+        "drop http any any -> any any (msg:\"evil token\"; flow:to_server; http.header; content:\"X-Evil-Token\"; sid:7400002; rev:1;)\n",
+    );
+    for i in 0..6000u64 {
+        text.push_str(&format!(
+            "drop http any any -> any any (msg:\"uri {i}\"; flow:to_server; http.uri; content:\"/y{:010x}\"; sid:{}; rev:1;)\n",
+            i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 24,
+            7410000 + i
+        ));
+    }
+    std::fs::write(&rules, &text).unwrap();
+    let status = || -> Value {
+        let text = std::fs::read_to_string(dir.path().join("stats.json")).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    // SAFETY: kill(2) on the sensor we started.
+    assert_eq!(unsafe { libc::kill(run.pid(), libc::SIGHUP) }, 0);
+    let reloaded = (0..200).any(|_| {
+        thread::sleep(Duration::from_millis(50));
+        status()["ruleset"]["reloads"] == 1
+    });
+    assert!(reloaded, "{:#}", status());
+    thread::sleep(Duration::from_millis(200));
+
+    let replies = keepalive(&lab, "45050", &["hello", "X-Evil-Token=1"]);
+    assert_eq!(
+        replies,
+        ["ok", "timeout"],
+        "the new rule's attack is dropped"
+    );
+    thread::sleep(Duration::from_millis(300));
+    stop(run);
+    let received = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !received.contains("X-Evil-Token"),
+        "the attack reached the server on its first packet:\n{received}"
+    );
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
 /// IPS mode, address blocks: an address-only drop rule becomes a CIDR block
 /// in the kernel and the client's traffic stops both ways; a reload
-/// (SIGHUP) without the rule restores it.
+/// (SIGHUP) without the rule restores it. The rule comes after a blocklist
+/// of 3,000 addresses: the kernel maps are sized for the rule set (their
+/// default holds 1,024 per side).
 #[test]
 fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
     let _serial = serial();
     let lab = LabGuard::up("vt-run-cidr");
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("cidr.rules");
-    std::fs::write(
-        &rules,
+    let mut text = String::new();
+    for i in 0..3000u32 {
+        text.push_str(&format!(
+            "drop ip 198.18.{}.{} any -> any any (msg:\"blocklist {i}\"; sid:{}; rev:1;)\n",
+            i / 256,
+            i % 256,
+            7500000 + i
+        ));
+    }
+    text.push_str(
         "drop ip 10.77.0.1 any <> any any (msg:\"quarantined host\"; sid:7000010; rev:1;)\n",
-    )
-    .unwrap();
+    );
+    std::fs::write(&rules, text).unwrap();
     let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
     let ping = |lab: &LabGuard| {
         lab.lab

@@ -419,7 +419,7 @@ pub struct KernelPatterns {
 /// instead would leave an IPS with a large ruleset no kernel patterns at
 /// all (2,000 ET Open web rules as drop rules need several million
 /// transitions).
-pub fn fit_patterns(set: &mut BlockSet, max_transitions: usize) -> KernelPatterns {
+pub fn fit_patterns(set: &mut BlockSet, max_transitions: usize, max_states: u32) -> KernelPatterns {
     let total = set.patterns.len();
     if total == 0 {
         return KernelPatterns {
@@ -428,7 +428,12 @@ pub fn fit_patterns(set: &mut BlockSet, max_transitions: usize) -> KernelPattern
             total,
         };
     }
-    if let Ok(dfa) = CompiledDfa::compile_within(&set.patterns, max_transitions) {
+    let fits = |patterns: &[Pattern]| {
+        CompiledDfa::compile_within(patterns, max_transitions)
+            .ok()
+            .filter(|dfa| dfa.states() <= max_states)
+    };
+    if let Some(dfa) = fits(&set.patterns) {
         return KernelPatterns {
             dfa: Some(dfa),
             kept: total,
@@ -438,31 +443,37 @@ pub fn fit_patterns(set: &mut BlockSet, max_transitions: usize) -> KernelPattern
     set.patterns.sort_by_key(Pattern::max_span);
     // Adding patterns never shrinks the automaton: bisect on how many of
     // the shortest fit, to within 1% of the set.
-    let (mut fits, mut too_many) = (0, total);
+    let (mut kept, mut too_many) = (0, total);
     let mut dfa = None;
-    while too_many - fits > (total / 100).max(1) {
-        let mid = (fits + too_many) / 2;
-        match CompiledDfa::compile_within(&set.patterns[..mid], max_transitions) {
-            Ok(d) => {
-                fits = mid;
+    while too_many - kept > (total / 100).max(1) {
+        let mid = (kept + too_many) / 2;
+        match fits(&set.patterns[..mid]) {
+            Some(d) => {
+                kept = mid;
                 dfa = Some(d);
             }
-            Err(_) => too_many = mid,
+            None => too_many = mid,
         }
     }
-    set.patterns.truncate(fits);
-    KernelPatterns {
-        dfa,
-        kept: fits,
-        total,
-    }
+    set.patterns.truncate(kept);
+    KernelPatterns { dfa, kept, total }
 }
 
 /// The kernel block set of a ruleset, its patterns fitted to the kernel's
-/// automaton table.
+/// automaton table (at start, when the maps are sized for it).
 pub fn kernel_blocks(rules: &[Rule]) -> (BlockSet, KernelPatterns) {
+    kernel_blocks_within(rules, DFA_MAX_TRANSITIONS, u32::MAX)
+}
+
+/// As [`kernel_blocks`], within the automaton maps' limits (on reload, the
+/// sizes the running captures' maps were given).
+pub fn kernel_blocks_within(
+    rules: &[Rule],
+    max_transitions: usize,
+    max_states: u32,
+) -> (BlockSet, KernelPatterns) {
     let mut set = blockset_from_rules(rules);
-    let patterns = fit_patterns(&mut set, DFA_MAX_TRANSITIONS);
+    let patterns = fit_patterns(&mut set, max_transitions, max_states);
     (set, patterns)
 }
 
@@ -669,12 +680,12 @@ mod tests {
     fn patterns_beyond_the_table_are_left_to_flow_verdicts() {
         let mut all = many_patterns(300);
         let whole = CompiledDfa::compile(&all.patterns).unwrap();
-        let fitted = fit_patterns(&mut all, usize::MAX);
+        let fitted = fit_patterns(&mut all, usize::MAX, u32::MAX);
         assert_eq!((fitted.kept, fitted.total), (300, 300));
 
         let limit = whole.transitions() as usize / 3;
         let mut set = many_patterns(300);
-        let fitted = fit_patterns(&mut set, limit);
+        let fitted = fit_patterns(&mut set, limit, u32::MAX);
         assert_eq!(fitted.total, 300);
         assert!(fitted.kept > 30 && fitted.kept < 300, "{}", fitted.kept);
         assert_eq!(set.patterns.len(), fitted.kept);
@@ -690,6 +701,16 @@ mod tests {
             .min()
             .unwrap();
         assert!(longest_kept <= shortest_left);
+        // A states limit bounds the automaton as well.
+        let mut by_states = many_patterns(300);
+        let by_states = fit_patterns(&mut by_states, usize::MAX, whole.states() / 3);
+        assert!(
+            by_states.kept > 30 && by_states.kept < 300,
+            "{}",
+            by_states.kept
+        );
+        assert!(by_states.dfa.unwrap().states() <= whole.states() / 3);
+
         let mut more = many_patterns(300);
         more.patterns.sort_by_key(Pattern::max_span);
         more.patterns.truncate(fitted.kept + 300 / 100 + 1);

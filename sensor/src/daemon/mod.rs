@@ -27,7 +27,7 @@ use crate::{
     config::Config,
     enforce,
 };
-use blocks::{Blocks, KernelPatterns, SharedBlocks, kernel_blocks};
+use blocks::{Blocks, KernelPatterns, SharedBlocks, kernel_blocks, kernel_blocks_within};
 use live::{LiveOutputs, LiveSink};
 use stats::{RulesetStats, Snapshot, StatsBoard};
 
@@ -170,8 +170,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         }
     }
     let (block_set, kernel_patterns) = kernel_blocks(&loaded.rules);
-    // Sizes the kernel's automaton maps (a ruleset without patterns needs none).
-    let dfa = kernel_patterns.dfa.clone();
+    // The kernel maps are sized for this block set, with room for one twice
+    // its size on reload; a reload's automaton is fitted to them.
+    let limits = enforce::EnforceLimits::for_blocks(&block_set, kernel_patterns.dfa.as_ref());
     if ips {
         report_kernel_patterns(&kernel_patterns);
     }
@@ -209,11 +210,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             } else {
                 enforce::Mode::Ids
             };
-            // Room for the automaton of the ruleset, and for twice it on reload.
-            cc.enforce.limits = dfa
-                .as_ref()
-                .map(enforce::EnforceLimits::fitting)
-                .unwrap_or_default();
+            cc.enforce.limits = limits;
             let mut capture =
                 KernelCapture::attach(&cc).with_context(|| format!("capturing on {iface}"))?;
             // The maps serve IPS blocks and header-only capture's body
@@ -292,7 +289,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                             if building.is_some() {
                                 again = true;
                             } else {
-                                building = Some(start_reload(&config, &rules, &fanout));
+                                building = Some(start_reload(&config, &rules, &fanout, limits));
                             }
                         }
                         prepared = async { building.as_mut().expect("guarded").await }, if building.is_some() => {
@@ -305,7 +302,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                                 None => status.ruleset.failed_reloads += 1,
                             }
                             if std::mem::take(&mut again) {
-                                building = Some(start_reload(&config, &rules, &fanout));
+                                building = Some(start_reload(&config, &rules, &fanout, limits));
                             }
                         }
                         _ = tick.tick() => {
@@ -502,6 +499,7 @@ fn start_reload(
     config: &Config,
     rules: &SharedRuleset,
     fanout: &sensor_output::FanOut,
+    limits: enforce::EnforceLimits,
 ) -> tokio::sync::oneshot::Receiver<Prepared> {
     fanout.reopen();
     let paths = config.rules.paths.clone();
@@ -511,7 +509,11 @@ fn start_reload(
     std::thread::spawn(move || {
         let loaded = load_rules(&paths, &vars);
         let ruleset = loaded.compile(Some(rates));
-        let blocks = kernel_blocks(&loaded.rules);
+        let blocks = kernel_blocks_within(
+            &loaded.rules,
+            limits.dfa_transitions as usize,
+            limits.dfa_states,
+        );
         let _ = tx.send(Prepared {
             loaded,
             ruleset,

@@ -4,7 +4,7 @@
 use aya::EbpfLoader;
 use sensor_common::enforce::{DFA_MAX_TRANSITIONS, directions};
 
-use super::{CompiledDfa, EnforceError, EnforceErrorKind};
+use super::{BlockSet, CompiledDfa, EnforceError, EnforceErrorKind, Side};
 
 /// Whether drop rules are enforced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,16 +93,33 @@ impl Default for EnforceLimits {
 
 impl EnforceLimits {
     /// Limits that fit `dfa` with room for a rule set twice its size on
-    /// reload, and the defaults for everything else.
+    /// reload, and the defaults for everything else. The transition limit
+    /// is the kernel table's: its map value has that size whatever the
+    /// automaton.
     pub fn fitting(dfa: &CompiledDfa) -> EnforceLimits {
         let d = EnforceLimits::default();
         EnforceLimits {
             dfa_states: d.dfa_states.max(dfa.states().saturating_mul(2)),
-            dfa_transitions: d
-                .dfa_transitions
-                .max(dfa.transitions().saturating_mul(2))
-                .min(DFA_MAX_TRANSITIONS as u32),
+            dfa_transitions: DFA_MAX_TRANSITIONS as u32,
             ..d
+        }
+    }
+
+    /// Limits that fit a whole block set (address and port blocks, and its
+    /// automaton `dfa`) with room for one twice its size on reload, and at
+    /// least the defaults.
+    pub fn for_blocks(set: &BlockSet, dfa: Option<&CompiledDfa>) -> EnforceLimits {
+        let base = dfa.map_or_else(EnforceLimits::default, EnforceLimits::fitting);
+        let per_side = [Side::Src, Side::Dst]
+            .map(|side| set.cidrs.iter().filter(|(s, _, _)| *s == side).count())
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        let doubled = |n: usize| u32::try_from(n.saturating_mul(2)).unwrap_or(u32::MAX);
+        EnforceLimits {
+            cidrs: base.cidrs.max(doubled(per_side)),
+            ports: base.ports.max(doubled(set.ports.len())),
+            ..base
         }
     }
 }
@@ -228,5 +245,26 @@ mod tests {
         let fitted = EnforceLimits::fitting(&dfa);
         assert_eq!(fitted.dfa_transitions as usize, DFA_MAX_TRANSITIONS);
         assert!(fitted.dfa_transitions >= dfa.transitions());
+    }
+
+    #[test]
+    fn maps_are_sized_for_twice_the_block_set() {
+        use crate::enforce::{Cidr, Protocol};
+        let small = EnforceLimits::for_blocks(&BlockSet::default(), None);
+        assert_eq!(small, EnforceLimits::default());
+
+        let mut set = BlockSet::default();
+        for i in 0..3000u32 {
+            let addr = std::net::Ipv4Addr::from(0xc612_0000 + i);
+            set.block_cidr(Side::Src, Cidr::new(addr.into(), 32).unwrap(), i);
+        }
+        set.block_cidr(Side::Dst, "10.0.0.0/8".parse().unwrap(), 1);
+        for port in 1..=700 {
+            set.block_port(Protocol::Tcp, port, Side::Dst, 2);
+        }
+        let limits = EnforceLimits::for_blocks(&set, None);
+        assert_eq!(limits.cidrs, 6000, "the larger side, doubled");
+        assert_eq!(limits.ports, 1400);
+        assert_eq!(limits.dfa_states, EnforceLimits::default().dfa_states);
     }
 }

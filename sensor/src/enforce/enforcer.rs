@@ -532,7 +532,8 @@ fn capacity(what: &str, qualifier: &str, needed: usize, limit: u32) -> EnforceEr
         Kind::Capacity,
         format!(
             "the rule set needs {needed} {what}{qualifier} but the kernel map was sized for \
-             {limit} at load time; raise EnforceLimits and restart the capture"
+             {limit} when the capture started (twice the rule set then in force); restart the \
+             sensor to size it for this rule set"
         ),
     )
 }
