@@ -85,6 +85,12 @@ fn bench_enforce_measures_every_configuration() {
     for (label, row) in labels.iter().zip(live) {
         assert_eq!(row["configuration"], *label);
         assert!(row["requests_per_s"].as_f64().unwrap() > 0.0, "{row}");
+        // Throughput is measured with BPF statistics off, the ns in a
+        // second period with them on: both periods ran.
+        assert!(
+            row["requests_per_s_with_stats"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
         assert!(row["packets"].as_u64().unwrap() > 0, "{row}");
         assert!(row["ingress_ns"].as_f64().unwrap() > 0.0, "{row}");
         assert_eq!(row["dropped"], 0, "benign load was dropped: {row}");
