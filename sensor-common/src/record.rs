@@ -14,6 +14,16 @@ pub const MAX_SNAPLEN: usize = 4096;
 /// typical HTTP requests, and for a TLS ClientHello.
 pub const DEFAULT_SNAPLEN: u32 = 2048;
 
+/// Ring buffers the classifier can write to: one per CPU up to this many
+/// (CPU `c` writes to ring `c % rings`). Their maps are `EVENTS`, then
+/// `EVENTS_1` to `EVENTS_7`.
+pub const MAX_RINGS: usize = 8;
+
+/// The ring maps' names, ring 0 first.
+pub const RING_MAPS: [&str; MAX_RINGS] = [
+    "EVENTS", "EVENTS_1", "EVENTS_2", "EVENTS_3", "EVENTS_4", "EVENTS_5", "EVENTS_6", "EVENTS_7",
+];
+
 /// Where the packet was seen.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -90,7 +90,7 @@ pub struct CaptureSection {
     pub interfaces: Vec<String>,
     /// Payload bytes the kernel copies per packet (at most 4096).
     pub snaplen: u32,
-    /// Ring buffer bytes (a power of two).
+    /// Bytes of each ring buffer, one per CPU up to 8 (a power of two).
     pub ring_bytes: u32,
     /// Header-only capture: once a message's headers are parsed, the kernel
     /// sends the packets of its body without payload (see ARCHITECTURE.md).

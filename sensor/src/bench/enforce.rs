@@ -14,9 +14,10 @@
 //!   deployed, gives its throughput; the second, with kernel BPF run-time
 //!   statistics on, gives the ns per packet. The statistics are not free
 //!   (two clock reads and a per-CPU update per program run), so their
-//!   period's throughput is reported apart. Configurations are interleaved
-//!   over several rounds with a run without any program, and medians
-//!   reported: on a shared machine one period alone says little.
+//!   period's throughput is reported apart. Each configuration's period
+//!   follows one without any program, and its share of that period's rate
+//!   is its figure; configurations are interleaved over several rounds and
+//!   medians reported: on a shared machine one period alone says little.
 
 use std::{
     io,
@@ -153,12 +154,13 @@ pub struct FixedFrameRow {
 pub struct LiveRow {
     pub configuration: String,
     pub requests_per_s: f64,
-    /// Of the median without any program.
+    /// Median over the rounds of this configuration's rate as a share of
+    /// the rate without any program measured just before it.
     pub percent_of_unfiltered: f64,
     pub requests_per_s_min: f64,
     pub requests_per_s_max: f64,
     /// Median throughput of the period with BPF statistics on, and its
-    /// share of the median without any program.
+    /// share of the unfiltered rate (as `percent_of_unfiltered`).
     pub requests_per_s_with_stats: f64,
     pub percent_of_unfiltered_with_stats: f64,
     /// Average run time per packet of each hook, and of both together
@@ -327,8 +329,12 @@ impl EnforceBench {
         let mut baseline = Vec::new();
         let mut samples: Vec<Samples> = configurations.iter().map(|_| Samples::default()).collect();
         for _ in 0..self.rounds {
-            baseline.push(rate()?);
             for (c, s) in configurations.iter().zip(&mut samples) {
+                // Each configuration is compared with a period without any
+                // program right before it: the machine's own rate drifts
+                // (other load, frequency) by more than the program costs.
+                let unfiltered = rate()?.max(f64::MIN_POSITIVE);
+                baseline.push(unfiltered);
                 let config = self.capture_config(c);
                 let mut capture = CountingCapture::start(&self.lab.netns(Side::Server), config)?;
                 let started = Instant::now();
@@ -345,8 +351,11 @@ impl EnforceBench {
                 };
                 let summary = capture.stop()?;
                 drop(stats?);
-                s.requests_per_s.push(measured?);
-                s.requests_per_s_with_stats.push(measured_with_stats?);
+                let (measured, measured_with_stats) = (measured?, measured_with_stats?);
+                s.requests_per_s.push(measured);
+                s.requests_per_s_with_stats.push(measured_with_stats);
+                s.share.push(measured / unfiltered);
+                s.share_with_stats.push(measured_with_stats / unfiltered);
                 s.add(&summary);
             }
         }
@@ -360,7 +369,7 @@ impl EnforceBench {
                 LiveRow {
                     configuration: c.label.clone(),
                     requests_per_s: rps,
-                    percent_of_unfiltered: 100.0 * rps / base.max(f64::MIN_POSITIVE),
+                    percent_of_unfiltered: 100.0 * median(&s.share),
                     requests_per_s_min: s
                         .requests_per_s
                         .iter()
@@ -368,8 +377,7 @@ impl EnforceBench {
                         .fold(f64::INFINITY, f64::min),
                     requests_per_s_max: s.requests_per_s.iter().copied().fold(0.0, f64::max),
                     requests_per_s_with_stats: rps_with_stats,
-                    percent_of_unfiltered_with_stats: 100.0 * rps_with_stats
-                        / base.max(f64::MIN_POSITIVE),
+                    percent_of_unfiltered_with_stats: 100.0 * median(&s.share_with_stats),
                     ingress_ns: median(&s.ingress_ns),
                     egress_ns: median(&s.egress_ns),
                     all_ns: median(&s.all_ns),
@@ -389,6 +397,9 @@ impl EnforceBench {
 struct Samples {
     requests_per_s: Vec<f64>,
     requests_per_s_with_stats: Vec<f64>,
+    /// Each period's rate over the unfiltered rate just before it.
+    share: Vec<f64>,
+    share_with_stats: Vec<f64>,
     ingress_ns: Vec<f64>,
     egress_ns: Vec<f64>,
     all_ns: Vec<f64>,

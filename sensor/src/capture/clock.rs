@@ -38,7 +38,8 @@ impl WallClock {
     }
 }
 
-fn monotonic_ns() -> u64 {
+/// CLOCK_MONOTONIC now, in ns: the kernel's `bpf_ktime_get_ns` clock.
+pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

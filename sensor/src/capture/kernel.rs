@@ -9,7 +9,7 @@ use aya::{
 };
 use sensor_common::{
     Counter,
-    record::{DEFAULT_SNAPLEN, MAX_SNAPLEN},
+    record::{DEFAULT_SNAPLEN, MAX_RINGS, MAX_SNAPLEN, RING_MAPS},
 };
 use serde::Serialize;
 
@@ -31,7 +31,8 @@ pub struct CaptureConfig {
     pub iface: String,
     /// Payload bytes copied per packet, at most [`MAX_SNAPLEN`].
     pub snaplen: u32,
-    /// Ring buffer size in bytes: a power of two, at least one page.
+    /// Size in bytes of each ring buffer (one per CPU, up to
+    /// [`MAX_RINGS`]): a power of two, at least one page.
     pub ring_bytes: u32,
     /// How often the reader drains the ring when the kernel does not wake it.
     pub poll_interval: Duration,
@@ -55,7 +56,7 @@ pub struct CaptureConfig {
 }
 
 impl CaptureConfig {
-    /// Defaults for `iface`: 2 KiB snap, 8 MiB ring, 5 ms poll, 64 KiB wakeup,
+    /// Defaults for `iface`: 2 KiB snap, 8 MiB rings, 5 ms poll, 64 KiB wakeup,
     /// header blocks wake the reader at most once per millisecond per CPU.
     pub fn new(iface: impl Into<String>) -> Self {
         CaptureConfig {
@@ -115,7 +116,8 @@ pub struct KernelCapture {
     pub(super) config: CaptureConfig,
     pub(super) ebpf: Ebpf,
     links: Vec<(&'static str, SchedClassifierLinkId)>,
-    pub(super) ring: Option<RingBuf<MapData>>,
+    /// The rings in use, ring 0 first; taken by the reader.
+    pub(super) rings: Option<Vec<RingBuf<MapData>>>,
     counters: PerCpuArray<MapData, u64>,
     _stats_fd: Option<OwnedFd>,
 }
@@ -150,12 +152,23 @@ impl KernelCapture {
         let globals = config.enforce.globals();
         let header_wake_ns =
             u64::try_from(config.header_wake_interval.as_nanos()).unwrap_or(u64::MAX);
+        let ring_count = ring_count();
+        let rings_global = ring_count as u32;
         let mut loader = EbpfLoader::new();
         loader
             .override_global("SNAPLEN", &config.snaplen, true)
             .override_global("WAKEUP_THRESHOLD", &config.wakeup_threshold, true)
             .override_global("HEADER_WAKE_INTERVAL_NS", &header_wake_ns, true)
-            .map_max_entries("EVENTS", config.ring_bytes);
+            .override_global("RING_COUNT", &rings_global, true);
+        for (i, name) in RING_MAPS.iter().enumerate() {
+            // Rings no CPU writes to keep a single page.
+            let bytes = if i < ring_count {
+                config.ring_bytes
+            } else {
+                4096
+            };
+            loader.map_max_entries(name, bytes);
+        }
         globals.apply(&mut loader);
         let mut ebpf = loader.load(OBJECT).map_err(|e| {
             CaptureError::new(Kind::Load, format!("loading the eBPF object: {e:#}"))
@@ -194,11 +207,16 @@ impl KernelCapture {
             links.push((name, link));
         }
 
-        let ring = RingBuf::try_from(
-            ebpf.take_map("EVENTS")
-                .ok_or_else(|| CaptureError::new(Kind::Map, "map EVENTS missing"))?,
-        )
-        .map_err(|e| CaptureError::new(Kind::Map, format!("EVENTS: {e}")))?;
+        let rings = RING_MAPS[..ring_count]
+            .iter()
+            .map(|name| {
+                let map = ebpf
+                    .take_map(name)
+                    .ok_or_else(|| CaptureError::new(Kind::Map, format!("map {name} missing")))?;
+                RingBuf::try_from(map)
+                    .map_err(|e| CaptureError::new(Kind::Map, format!("{name}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let counters = PerCpuArray::try_from(
             ebpf.take_map("COUNTERS")
                 .ok_or_else(|| CaptureError::new(Kind::Map, "map COUNTERS missing"))?,
@@ -209,7 +227,7 @@ impl KernelCapture {
             config: config.clone(),
             ebpf,
             links,
-            ring: Some(ring),
+            rings: Some(rings),
             counters,
             _stats_fd: stats_fd,
         })
@@ -280,6 +298,11 @@ impl Drop for KernelCapture {
     fn drop(&mut self) {
         self.detach();
     }
+}
+
+/// Rings to use: one per possible CPU, at most [`MAX_RINGS`].
+fn ring_count() -> usize {
+    aya::util::nr_cpus().unwrap_or(1).clamp(1, MAX_RINGS)
 }
 
 /// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; lift it so loading

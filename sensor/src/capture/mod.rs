@@ -1,5 +1,5 @@
 //! Live capture from the kernel: load the TC programs, attach them, and read
-//! their ring buffer of packet records.
+//! their ring buffers of packet records (one per CPU, merged in time order).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -17,6 +17,7 @@ mod counters;
 mod error;
 mod event;
 mod kernel;
+mod merge;
 mod reader;
 mod test_run;
 
@@ -25,6 +26,7 @@ pub use counters::CounterTotals;
 pub use error::{CaptureError, CaptureErrorKind};
 pub use event::{DropInfo, PacketEvent};
 pub use kernel::{CaptureConfig, KernelCapture, ProgramStats};
+pub use merge::{HOLD, Merge};
 pub use reader::{CaptureSummary, PacketSink, RecordSink};
 pub use sensor_packet::TcpFlags;
 pub use test_run::TestRun;

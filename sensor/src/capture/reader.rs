@@ -1,20 +1,31 @@
 //! The ring-buffer reader: drains kernel records into a [`PacketSink`].
 //!
 //! The kernel submits records without waking the reader until 64 KiB are
-//! unread (see `sensor-ebpf`), so the reader both waits for readiness and
-//! drains on a short timer. Kernel counters are read on another timer and any
+//! unread in a ring (see `sensor-ebpf`), so the reader both waits for
+//! readiness of any ring and drains them all on a short timer. With one
+//! ring per CPU, records are merged back into timestamp order. Kernel counters are read on another timer and any
 //! new losses are reported: losses are never silent.
 
-use std::{future::Future, time::Instant};
+use std::{
+    future::Future,
+    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
+    time::{Duration, Instant},
+};
 
 use aya::maps::{MapData, RingBuf};
+use sensor_common::record::MAX_RINGS;
 use serde::Serialize;
 use tokio::io::{Interest, unix::AsyncFd};
 
 use super::{
     CaptureError, CaptureErrorKind as Kind, CounterTotals, KernelCapture, PacketEvent,
     ProgramStats, WallClock,
+    clock::monotonic_ns,
+    merge::{HOLD, Merge},
 };
+
+/// How long after a drain that held records back the reader drains again.
+const RELEASE_DELAY: Duration = Duration::from_millis(1);
 
 /// Where the reader delivers what it reads. Closures taking a
 /// [`PacketEvent`] are sinks that ignore counter reports.
@@ -121,26 +132,132 @@ impl CaptureSummary {
     }
 }
 
+/// The rings and what has been read from them.
 struct Drain {
+    rings: Vec<RingBuf<MapData>>,
+    /// With more than one ring: records read but not yet handed on.
+    merge: Option<Merge>,
     received: u64,
     undecodable: u64,
 }
 
 impl Drain {
-    fn drain(&mut self, ring: &mut RingBuf<MapData>, sink: &mut impl RecordSink) {
-        while let Some(item) = ring.next() {
-            if sink.record(&item) {
-                self.received += 1;
+    fn new(rings: Vec<RingBuf<MapData>>) -> Drain {
+        let merge = (rings.len() > 1).then(Merge::default);
+        Drain {
+            rings,
+            merge,
+            received: 0,
+            undecodable: 0,
+        }
+    }
+
+    /// Reads every ring. One ring's records go straight to `sink`; several
+    /// rings' go through the merge, which hands on those old enough to be in
+    /// order (see [`merge`](super::merge)).
+    fn drain(&mut self, sink: &mut impl RecordSink) {
+        let Drain {
+            rings,
+            merge,
+            received,
+            undecodable,
+        } = self;
+        let mut deliver = |bytes: &[u8]| {
+            if sink.record(bytes) {
+                *received += 1;
             } else {
-                self.undecodable += 1;
+                *undecodable += 1;
+            }
+        };
+        match merge {
+            None => {
+                for ring in rings.iter_mut() {
+                    while let Some(item) = ring.next() {
+                        deliver(&item);
+                    }
+                }
+            }
+            Some(merge) => {
+                // Sampled before reading: a record stamped before this,
+                // less the hold, is written by now.
+                let watermark = monotonic_ns().saturating_sub(HOLD.as_nanos() as u64);
+                for ring in rings.iter_mut() {
+                    while let Some(item) = ring.next() {
+                        merge.push(&item);
+                    }
+                }
+                merge.release(watermark, deliver);
             }
         }
     }
+
+    /// Reads every ring and hands on everything (the programs are detached).
+    fn flush(&mut self, sink: &mut impl RecordSink) {
+        self.drain(sink);
+        let Drain {
+            merge,
+            received,
+            undecodable,
+            ..
+        } = self;
+        if let Some(merge) = merge {
+            merge.release_all(|bytes| {
+                if sink.record(bytes) {
+                    *received += 1;
+                } else {
+                    *undecodable += 1;
+                }
+            });
+        }
+    }
+
+    /// Whether records are held back for ordering.
+    fn holding(&self) -> bool {
+        self.merge.as_ref().is_some_and(|m| m.held() > 0)
+    }
+}
+
+/// An epoll instance watching every ring: readable when one is.
+fn watch(rings: &[RingBuf<MapData>]) -> std::io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the fd is owned on success.
+    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if epoll < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh fd we own.
+    let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
+    for (i, ring) in rings.iter().enumerate() {
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: i as u64,
+        };
+        // SAFETY: both fds are open; `event` is valid for the call.
+        let ret = unsafe {
+            libc::epoll_ctl(
+                epoll.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                ring.as_raw_fd(),
+                &mut event,
+            )
+        };
+        if ret < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(epoll)
+}
+
+/// Empties the epoll instance's ready list after the rings were drained, so
+/// that it reports readiness again only for new records.
+fn rearm(epoll: &OwnedFd) {
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_RINGS];
+    // SAFETY: `events` holds MAX_RINGS entries; timeout 0 never blocks.
+    unsafe { libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), MAX_RINGS as i32, 0) };
 }
 
 impl KernelCapture {
     /// Reads records until `shutdown` completes, then detaches the programs,
-    /// drains what is left in the ring and returns the final accounting.
+    /// drains what is left in the rings and returns the final accounting.
     pub async fn run<S, F>(&mut self, sink: S, shutdown: F) -> Result<CaptureSummary, CaptureError>
     where
         S: PacketSink,
@@ -155,6 +272,8 @@ impl KernelCapture {
     }
 
     /// As [`KernelCapture::run`], delivering raw records to a [`RecordSink`].
+    /// With several rings (one per CPU) records come out in timestamp order,
+    /// those of the last [`HOLD`] a little later.
     pub async fn run_records<S, F>(
         &mut self,
         mut sink: S,
@@ -164,24 +283,19 @@ impl KernelCapture {
         S: RecordSink,
         F: Future,
     {
-        let ring = self
-            .ring
+        let rings = self
+            .rings
             .take()
             .ok_or_else(|| CaptureError::new(Kind::Read, "capture already ran"))?;
-        // SAFETY: the ring buffer owns its map fd, which stays open and the
-        // same for as long as the AsyncFd owns the ring.
-        let mut fd =
-            unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }.map_err(|e| {
-                CaptureError::new(
-                    Kind::Read,
-                    format!("polling the ring buffer: {}", e.into_parts().1),
-                )
-            })?;
+        let error =
+            |e: String| CaptureError::new(Kind::Read, format!("polling the ring buffers: {e}"));
+        let epoll = watch(&rings).map_err(|e| error(e.to_string()))?;
+        // SAFETY: the epoll fd is owned by the AsyncFd, and stays open and
+        // the same for as long as the AsyncFd lives.
+        let ready = unsafe { AsyncFd::register_with_interest(epoll, Interest::READABLE) }
+            .map_err(|e| error(e.into_parts().1.to_string()))?;
         let started = Instant::now();
-        let mut drain = Drain {
-            received: 0,
-            undecodable: 0,
-        };
+        let mut drain = Drain::new(rings);
         let mut poll = tokio::time::interval(self.config.poll_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut report = tokio::time::interval(self.config.counter_interval);
@@ -190,16 +304,23 @@ impl KernelCapture {
         tokio::pin!(shutdown);
 
         loop {
+            // Held records go out once the hold has passed; the wait is at
+            // least a millisecond so that steady load, which always leaves
+            // some held, adds at most a thousand wakeups a second.
+            let holding = drain.holding();
+            let release = tokio::time::sleep(RELEASE_DELAY);
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
-                guard = fd.readable_mut() => {
+                guard = ready.readable() => {
                     let mut guard = guard
                         .map_err(|e| CaptureError::new(Kind::Read, format!("ring buffer readiness: {e}")))?;
-                    drain.drain(guard.get_inner_mut(), &mut sink);
+                    drain.drain(&mut sink);
+                    rearm(ready.get_ref());
                     guard.clear_ready();
                 }
-                _ = poll.tick() => drain.drain(fd.get_mut(), &mut sink),
+                _ = poll.tick() => drain.drain(&mut sink),
+                _ = release, if holding => drain.drain(&mut sink),
                 _ = report.tick() => {
                     let now = self.counters()?;
                     sink.counters(&now, &now.since(&last));
@@ -212,7 +333,7 @@ impl KernelCapture {
         // this, seen == received + lost exactly.
         let program_stats = self.program_stats();
         self.detach();
-        drain.drain(fd.get_mut(), &mut sink);
+        drain.flush(&mut sink);
         let counters = self.counters()?;
         sink.counters(&counters, &counters.since(&last));
         Ok(CaptureSummary {

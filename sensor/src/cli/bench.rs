@@ -21,8 +21,9 @@ pub struct EnforceArgs {
     /// Live rounds; each runs every configuration once, interleaved.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// Seconds of each load period: per configuration and round, one as
-    /// deployed (throughput) and one with kernel BPF statistics (ns).
+    /// Seconds of each load period: per configuration and round, one
+    /// without any program, one as deployed (throughput) and one with
+    /// kernel BPF statistics (ns).
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
     /// Concurrent keep-alive client connections. Enough to keep the CPUs

@@ -33,7 +33,8 @@ pub struct CaptureArgs {
     /// Stop after this many seconds.
     #[arg(long)]
     pub duration: Option<f64>,
-    /// Ring buffer size in bytes (power of two, >= 4096).
+    /// Size in bytes of each ring buffer, one per CPU up to 8 (power of two,
+    /// >= 4096).
     #[arg(long, default_value_t = 8 << 20)]
     pub ring_bytes: u32,
     /// Reader poll interval in milliseconds.
@@ -61,7 +62,7 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         let mut signals = ShutdownSignals::install().context("installing signal handlers")?;
         let mut capture = KernelCapture::attach(&config).context("starting capture")?;
         eprintln!(
-            "vigil: capturing on {} (ingress and egress, snaplen {}, ring {} KiB)",
+            "vigil: capturing on {} (ingress and egress, snaplen {}, a ring of {} KiB per CPU)",
             config.iface,
             config.snaplen,
             config.ring_bytes / 1024
