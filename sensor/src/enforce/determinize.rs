@@ -63,6 +63,9 @@ impl Nfa {
                         for spelling in &key.1 {
                             nfa.path(key.0, spelling, next);
                         }
+                        if pattern.percent_decoded && byte == b'/' {
+                            nfa.empty_segments(next);
+                        }
                         trie.insert(key, next);
                         next
                     }
@@ -82,6 +85,43 @@ impl Nfa {
         self.edges.push(Vec::new());
         self.ends.push(None);
         (self.edges.len() - 1) as u32
+    }
+
+    /// Loops at `node`, just past a `/` of a decoded-URI pattern, over the
+    /// empty segments user space's URI normalization removes: another `/`
+    /// (`//`) and `./` (`/./`), in any of their spellings. Then
+    /// `/etc//passwd` and `/etc/./passwd` are found by a rule on
+    /// `/etc/passwd`, as user space finds them. `/../` is not folded: it
+    /// removes the segment before it, which no finite automaton can undo in
+    /// general; user space still finds such a request, and blocks its flow.
+    ///
+    /// The loops form one small deterministic gadget per node (7 nodes), not
+    /// a path per spelling (24): sets of NFA nodes, and so DFA states, stay
+    /// fewer.
+    fn empty_segments(&mut self, node: u32) {
+        let [p1, p2, p3, dot, q1, q2, q3] = std::array::from_fn(|_| self.node());
+        // Another slash: `/`, `\`, `%2F`/`%2f`, `%5C`/`%5c`.
+        self.edges_on(node, b"/\\", node);
+        self.edges_on(node, b"%", p1);
+        self.edges_on(p1, b"2", p2);
+        self.edges_on(p2, b"fF", node);
+        self.edges_on(p1, b"5", p3);
+        self.edges_on(p3, b"cC", node);
+        // `./`: the dot as `.` or `%2E`/`%2e`, then a slash.
+        self.edges_on(node, b".", dot);
+        self.edges_on(p2, b"eE", dot);
+        self.edges_on(dot, b"/\\", node);
+        self.edges_on(dot, b"%", q1);
+        self.edges_on(q1, b"2", q2);
+        self.edges_on(q2, b"fF", node);
+        self.edges_on(q1, b"5", q3);
+        self.edges_on(q3, b"cC", node);
+    }
+
+    fn edges_on(&mut self, from: u32, bytes: &[u8], to: u32) {
+        for &b in bytes {
+            self.edges[from as usize].push((b, to));
+        }
     }
 
     /// Edges from `from` through a sequence of byte sets to `to`.

@@ -213,6 +213,9 @@ mod tests {
             b"GET /%2Fetc%2Fpasswd",
             b"GET \\etc%5cpasswd",
             b"GET /x?f=%2fetc%2fpasswd",
+            b"GET /etc//passwd",
+            b"GET /etc/./passwd",
+            b"GET //etc/.%2F%2e/\\passwd",
         ] {
             assert_eq!(
                 dfa.find(request),
@@ -225,17 +228,47 @@ mod tests {
         assert_eq!(dfa.find(b"GET /%65tc/pass"), None);
         assert_eq!(dfa.find(b"GET /%6tc/passwd"), None, "a broken escape");
         assert_eq!(dfa.find(b"GET /%2565tc/passwd"), None, "decoded once only");
+        assert_eq!(dfa.find(b"GET /etc/.passwd"), None, "not an empty segment");
+        assert_eq!(
+            dfa.find(b"GET /etc/../passwd"),
+            None,
+            "dot-dot is not folded"
+        );
         assert_eq!(dfa.max_pattern_len(), 33);
     }
 
     /// User space's URI decoding (percent escapes, then backslashes as
-    /// slashes), applied to a whole request for reference.
+    /// slashes, then empty segments `//` and `/./` folded), applied to a
+    /// whole request for reference.
     fn decoded(raw: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         sensor_proto::http::percent_decode(raw, &mut out);
         for b in &mut out {
             if *b == b'\\' {
                 *b = b'/';
+            }
+        }
+        loop {
+            let folded = fold_once(&out);
+            if folded == out {
+                return out;
+            }
+            out = folded;
+        }
+    }
+
+    /// `//` to `/` and `/./` to `/`, left to right, once.
+    fn fold_once(s: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(s.len());
+        let mut i = 0;
+        while i < s.len() {
+            if s[i..].starts_with(b"//") {
+                i += 1;
+            } else if s[i..].starts_with(b"/./") {
+                i += 2;
+            } else {
+                out.push(s[i]);
+                i += 1;
             }
         }
         out
@@ -261,8 +294,10 @@ mod tests {
             out
         };
         let alphabet: &[&[u8]] = &[
-            b"/", b"a", b"%", b"B", b"b", b"2", b"5", b"%25", b"\\", b"x",
+            b"/", b"a", b"%", b"B", b"b", b"2", b"5", b"%25", b"\\", b"x", b".", b"%2e",
         ];
+        // Empty segments user space folds away, inserted after a slash.
+        let empty: &[&[u8]] = &[b"/", b"./", b"%2E/", b".%2f", b"\\", b".\\"];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move |n: usize| {
             seed ^= seed << 13;
@@ -280,6 +315,11 @@ mod tests {
                 for &b in pattern {
                     let s = spellings(b);
                     raw.extend_from_slice(&s[next(s.len())]);
+                    if b == b'/' {
+                        for _ in 0..next(3) {
+                            raw.extend_from_slice(empty[next(empty.len())]);
+                        }
+                    }
                 }
             }
             for _ in 0..next(4) {

@@ -11,8 +11,9 @@ pub struct Pattern {
     /// The rule matches the pattern in the percent-decoded URI (`http.uri`),
     /// so the packet may carry any of its bytes as `%XX` (either case of hex
     /// digit) and a `/` as `\`, `%2F` or `%5C`, as user space's URI
-    /// normalization decodes them. Without this, `GET /%65tc/passwd` would
-    /// pass the kernel and be caught only after it reached the server.
+    /// normalization decodes them, with the empty segments it folds (`//`,
+    /// `/./`) skipped after each `/`. Without this, `GET /%65tc/passwd`
+    /// would pass the kernel and be caught only after it reached the server.
     pub percent_decoded: bool,
     /// The rule the pattern belongs to.
     pub sid: u32,
@@ -46,6 +47,7 @@ impl Pattern {
     /// let dfa = CompiledDfa::compile(&[Pattern::new("/etc/passwd", 9).in_decoded_uri()]).unwrap();
     /// assert_eq!(dfa.find(b"GET /%65tc%2Fpasswd HTTP/1.1"), Some((0, 9)));
     /// assert_eq!(dfa.find(b"GET \\etc\\passwd HTTP/1.1"), Some((0, 9)));
+    /// assert_eq!(dfa.find(b"GET /etc/.//passwd HTTP/1.1"), Some((0, 9)));
     /// ```
     pub fn in_decoded_uri(self) -> Pattern {
         Pattern {
