@@ -546,15 +546,7 @@ mod tests {
                     drop http any any -> any any (msg:\"host\"; http.host; content:\"intranet.example\"; sid:11;)\n\
                     drop http any any -> any any (msg:\"uri\"; http.uri; content:\"/etc/passwd\"; sid:12;)\n\
                     drop http any any -> any any (msg:\"raw uri\"; http.uri.raw; content:\"/%65tc\"; sid:13;)\n";
-        let (set, diags) =
-            sensor_rules::RuleSet::load_str("t.rules", text, &sensor_rules::LoadOptions::default());
-        assert!(
-            diags
-                .iter()
-                .all(|d| d.level != sensor_rules::diag::Level::Error),
-            "{diags:?}"
-        );
-        let b = blockset_from_rules(set.rules());
+        let b = blockset_from_rules(&rules(text));
         let cidrs: Vec<String> = b
             .cidrs
             .iter()
