@@ -72,3 +72,36 @@ pub(crate) fn is_common(g: u32, fold: impl Fn(&[u8]) -> u32) -> bool {
     })
     .contains(&g)
 }
+
+/// How often the folded bytes `a1` at offset `i1` and `a2` at offset
+/// `i2 > i1` (a pair literal's two bytes, [`crate::scan::PairLit`]) occur
+/// together in [`COMMON`]: a pair every request has (`u` and `g` of
+/// `User-Agent:  `) costs a verification per request however rare its
+/// bytes are alone.
+pub(crate) fn pair_count(a1: u8, i1: usize, a2: u8, i2: usize) -> usize {
+    COMMON
+        .iter()
+        .map(|s| {
+            s.windows(i2 + 1)
+                .filter(|w| w[i1] | 0x20 == a1 && w[i2] | 0x20 == a2)
+                .count()
+        })
+        .sum()
+}
+
+/// Whether the 3 bytes `w` (any case) occur in [`COMMON`]: a Teddy
+/// window there hits on nearly every HTTP head.
+pub(crate) fn is_common3(w: &[u8]) -> bool {
+    static SET: OnceLock<HashSet<[u8; 3]>> = OnceLock::new();
+    let key = [w[0] | 0x20, w[1] | 0x20, w[2] | 0x20];
+    SET.get_or_init(|| {
+        COMMON
+            .iter()
+            .flat_map(|s| {
+                s.windows(3)
+                    .map(|w| [w[0] | 0x20, w[1] | 0x20, w[2] | 0x20])
+            })
+            .collect()
+    })
+    .contains(&key)
+}

@@ -11,7 +11,8 @@
 //!   [`Teddy`] (3 or more literals of at least 3 bytes: one pass of about
 //!   25 instructions per 16 positions whatever their number; sets of up to
 //!   32 literals use nothing else); else, and for 1-2 byte literals, each
-//!   by two of its rarest bytes ([`PairLit`]), case-folded, compared 16
+//!   by two of its rarest bytes ([`PairLit`]; for a scanner, a pair
+//!   that the lines every HTTP head has do not hold), case-folded, compared 16
 //!   positions at a time with SSE2 (a buffer of at most 64 bytes is loaded
 //!   once into registers, without a copy through memory, and each
 //!   literal's starts are the positions of its two bytes, as bitmasks,
@@ -179,7 +180,10 @@ fn filters(
         };
         let lits: Vec<(&[u8], usize)> = tlits.iter().map(|&i| (patterns[i], i)).collect();
         Scanner::Filters {
-            pairs: rest.iter().map(|&i| PairLit::new(patterns[i], i)).collect(),
+            pairs: rest
+                .iter()
+                .map(|&i| PairLit::uncommon(patterns[i], i))
+                .collect(),
             teddy: (!lits.is_empty()).then(|| Box::new(Teddy::new(&lits))),
             grams,
         }
@@ -190,7 +194,7 @@ fn filters(
     Scanner::Filters {
         pairs: paired
             .iter()
-            .map(|&i| PairLit::new(patterns[i], i))
+            .map(|&i| PairLit::uncommon(patterns[i], i))
             .collect(),
         grams,
     }
@@ -231,6 +235,43 @@ impl PairLit {
             .min_by_key(by_rank)
             .unwrap_or(i1);
         let (i1, i2) = (i1.min(i2), i1.max(i2));
+        PairLit {
+            i1,
+            i2,
+            a1: p[i1] | 0x20,
+            a2: p[i2] | 0x20,
+            pattern,
+            lit: p.into(),
+        }
+    }
+
+    /// [`Self::new`] for a scanner's pair literal: the two bytes (of the
+    /// rarest 16) that occur together, at their distance, least often in
+    /// the lines every HTTP head has ([`common_grams::pair_count`]), then
+    /// the rarest. ET's `User-Agent|3a 20 20|` by its rarest bytes was
+    /// `g` and `u`, verified on every request; by its two spaces, only
+    /// where a header has two.
+    fn uncommon(p: &[u8], pattern: usize) -> PairLit {
+        let mut by_rank: Vec<usize> = (0..p.len()).collect();
+        by_rank.sort_by_key(|&i| (rank(p[i]), std::cmp::Reverse(i)));
+        by_rank.truncate(16);
+        let mut best: Option<((usize, u32), usize, usize)> = None;
+        for (k, &a) in by_rank.iter().enumerate() {
+            for &b in &by_rank[k + 1..] {
+                let (i1, i2) = (a.min(b), a.max(b));
+                let (a1, a2) = (p[i1] | 0x20, p[i2] | 0x20);
+                let key = (
+                    common_grams::pair_count(a1, i1, a2, i2),
+                    u32::from(rank(a1)) + u32::from(rank(a2)),
+                );
+                if best.is_none_or(|(k, _, _)| key < k) {
+                    best = Some((key, i1, i2));
+                }
+            }
+        }
+        let Some((_, i1, i2)) = best else {
+            return PairLit::new(p, pattern);
+        };
         PairLit {
             i1,
             i2,

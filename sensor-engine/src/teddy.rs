@@ -63,12 +63,18 @@ impl Teddy {
         let mut keyed: Vec<(Vec<u8>, TLit)> = lits
             .iter()
             .map(|&(lit, pattern)| {
+                // The rarest window not in a line every HTTP head has
+                // (`get` of `get //`, `a/5` of `user-agent: mozilla/5.0`
+                // matched every browser request).
                 let at = (0..=lit.len() - W)
                     .min_by_key(|&o| {
-                        lit[o..o + W]
-                            .iter()
-                            .map(|&b| u32::from(rank(b)))
-                            .sum::<u32>()
+                        (
+                            crate::common_grams::is_common3(&lit[o..o + W]),
+                            lit[o..o + W]
+                                .iter()
+                                .map(|&b| u32::from(rank(b)))
+                                .sum::<u32>(),
+                        )
                     })
                     .expect("a window");
                 let window: Vec<u8> = lit[at..at + W].iter().map(u8::to_ascii_lowercase).collect();
