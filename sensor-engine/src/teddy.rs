@@ -63,13 +63,14 @@ impl Teddy {
         let mut keyed: Vec<(Vec<u8>, TLit)> = lits
             .iter()
             .map(|&(lit, pattern)| {
-                // The rarest window not in a line every HTTP head has
-                // (`get` of `get //`, `a/5` of `user-agent: mozilla/5.0`
-                // matched every browser request).
+                // The window least often in the lines every HTTP head
+                // has, then the rarest by byte rank (`get` of `get //`,
+                // `a/5` of `user-agent: mozilla/5.0` matched every
+                // browser request).
                 let at = (0..=lit.len() - W)
                     .min_by_key(|&o| {
                         (
-                            crate::common_grams::is_common3(&lit[o..o + W]),
+                            crate::common_grams::count3(&lit[o..o + W]),
                             lit[o..o + W]
                                 .iter()
                                 .map(|&b| u32::from(rank(b)))
