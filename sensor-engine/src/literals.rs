@@ -232,13 +232,16 @@ fn push_anchors(e: &Expr, out: &mut Vec<Anchor>) {
                 })
                 .collect();
             for c in b.contents().filter(|c| !c.negated && !c.pattern.is_empty()) {
-                // A content as long as the buffer can only be all of it.
-                let exact = sizes.contains(&(c.pattern.len() as u64));
-                let start = exact
-                    || c.startswith
+                let at_start = c.startswith
                     || (!c.is_relative()
                         && c.offset.unwrap_or(0) == 0
                         && c.depth == Some(c.pattern.len() as u32));
+                // A content as long as the buffer can only be all of it;
+                // so can one at both its start and its end (ET's
+                // `"Firefox"; depth:7; endswith;` user agent, whose needle
+                // `firefox` hit every Firefox request).
+                let exact = sizes.contains(&(c.pattern.len() as u64)) || (at_start && c.endswith);
+                let start = exact || at_start;
                 if start || c.endswith {
                     out.push(Anchor {
                         buffer,

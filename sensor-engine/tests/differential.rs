@@ -570,6 +570,10 @@ fn engine_equals_reference_on_anchored_and_marked_fast_patterns() {
         r#"alert http any any -> any any (msg:"whole rel"; flow:to_server; http.user_agent; content:"x"; bsize:2; content:"ab"; distance:0; sid:16;)"#,
         "\n",
         r#"alert http any any -> any any (msg:"whole two"; flow:to_server; http.user_agent; content:"IE"; bsize:2; content:"i"; depth:1; sid:17;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"start end"; flow:to_server; http.user_agent; content:"Firefox"; depth:7; endswith; sid:18;)"#,
+        "\n",
+        r#"alert http any any -> any any (msg:"startswith end"; flow:to_server; http.user_agent; content:"fire"; nocase; startswith; endswith; sid:19;)"#,
     ));
     let mut inputs = Vec::new();
     for ua in [
@@ -602,6 +606,12 @@ fn engine_equals_reference_on_anchored_and_marked_fast_patterns() {
         b"Mozilla ",
         b"xMozilla",
         b"Mozill",
+        b"Firefox",
+        b"firefox",
+        b"Firefox/1",
+        b"xFirefox",
+        b"FIRE",
+        b"fire ",
     ] {
         for (method, host) in [
             ("GET", "h"),
