@@ -308,6 +308,52 @@ impl PairLit {
         }
     }
 
+    /// [`Self::scan`]'s starts `0..k` 32 at a time with AVX2, `k` the
+    /// last multiple of 32 up to `starts`; returns `k`. Half the steps of
+    /// SSE2 on the long buffers (`http.header.raw`: 480 bytes in a browser
+    /// request, where all ET Open has is one pair literal).
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2; `starts == hay.len() - lit.len() + 1`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan32(&self, hay: &[u8], starts: usize, f: &mut impl FnMut(usize)) -> usize {
+        use std::arch::x86_64::{
+            _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+            _mm256_or_si256, _mm256_set1_epi8,
+        };
+        let len = self.lit.len();
+        let fold = _mm256_set1_epi8(0x20);
+        let (b1, b2) = (
+            _mm256_set1_epi8(self.a1 as i8),
+            _mm256_set1_epi8(self.a2 as i8),
+        );
+        let p = hay.as_ptr();
+        let mut s = 0;
+        while s + 32 <= starts {
+            // SAFETY: reads end at `s + i2 + 32 <= starts + len - 1 =
+            // hay.len()` (`i2 < len`).
+            let mut m = unsafe {
+                let c1 = _mm256_or_si256(_mm256_loadu_si256(p.add(s + self.i1).cast()), fold);
+                let c2 = _mm256_or_si256(_mm256_loadu_si256(p.add(s + self.i2).cast()), fold);
+                _mm256_movemask_epi8(_mm256_and_si256(
+                    _mm256_cmpeq_epi8(c1, b1),
+                    _mm256_cmpeq_epi8(c2, b2),
+                )) as u32
+            };
+            while m != 0 {
+                let at = s + m.trailing_zeros() as usize;
+                if eq_lowercase(&hay[at..at + len], &self.lit) {
+                    f(self.pattern);
+                }
+                m &= m - 1;
+            }
+            s += 32;
+        }
+        s
+    }
+
     /// Calls `f` for each start of the literal in `hay`.
     #[inline]
     fn scan(&self, hay: &[u8], f: &mut impl FnMut(usize)) {
@@ -319,6 +365,11 @@ impl PairLit {
         let starts = hay.len() - len + 1;
         #[allow(unused_mut)]
         let mut s = 0;
+        #[cfg(target_arch = "x86_64")]
+        if starts >= 32 && vector_probe_enabled() {
+            // SAFETY: the CPU has AVX2.
+            s = unsafe { self.scan32(hay, starts, f) };
+        }
         #[cfg(target_arch = "x86_64")]
         while s + 16 <= starts {
             // SAFETY: the chunk reads up to `s + i2 + 16 <= s + 16 + len - 1`,
