@@ -182,6 +182,10 @@ impl Teddy {
         }
         let p0 = hay.as_ptr();
         let mut p = 0;
+        if n >= 32 + W - 1 && avx2() {
+            // SAFETY: the CPU has AVX2.
+            p = unsafe { self.scan32(hay, f) };
+        }
         // SAFETY: `p + 16 + W - 1 <= n`.
         let load = |p: usize| unsafe {
             (
@@ -212,6 +216,63 @@ impl Teddy {
         }
     }
 
+    /// [`Self::scan`]'s windows from 0 on, 32 per step with AVX2 (the
+    /// tables in both lanes), while a step fits in `hay`; returns where it
+    /// stopped. A step costs about what a 16-position SSSE3 step does: on
+    /// a browser's 385-byte `http.header`, all ET Open's Teddy cost more
+    /// than its gram filter.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan32(&self, hay: &[u8], f: &mut impl FnMut(usize)) -> usize {
+        use std::arch::x86_64::{
+            __m256i, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_castsi256_si128,
+            _mm256_cmpeq_epi8, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_movemask_epi8,
+            _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+        };
+        let n = hay.len();
+        // SAFETY: the tables are 16 bytes.
+        let ld = |a: &[u8; 16]| {
+            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(a.as_ptr().cast()) })
+        };
+        let lo = [ld(&self.lo[0]), ld(&self.lo[1]), ld(&self.lo[2])];
+        let hi = [ld(&self.hi[0]), ld(&self.hi[1]), ld(&self.hi[2])];
+        let nib = _mm256_set1_epi8(0x0f);
+        let one = |c: __m256i, j: usize| {
+            _mm256_and_si256(
+                _mm256_shuffle_epi8(lo[j], _mm256_and_si256(c, nib)),
+                _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16::<4>(c), nib)),
+            )
+        };
+        let p0 = hay.as_ptr();
+        let mut p = 0;
+        while p + 32 + W - 1 <= n {
+            // SAFETY: the loads end at `p + 32 + 2 <= n`.
+            let (c0, c1, c2) = unsafe {
+                (
+                    _mm256_loadu_si256(p0.add(p).cast()),
+                    _mm256_loadu_si256(p0.add(p + 1).cast()),
+                    _mm256_loadu_si256(p0.add(p + 2).cast()),
+                )
+            };
+            let res = _mm256_and_si256(_mm256_and_si256(one(c0, 0), one(c1, 1)), one(c2, 2));
+            let m = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(res, _mm256_setzero_si256())) as u32);
+            if m != 0 {
+                if m & 0xffff != 0 {
+                    self.verify(hay, p, _mm256_castsi256_si128(res), m & 0xffff, f);
+                }
+                if m >> 16 != 0 {
+                    let upper = _mm256_extracti128_si256::<1>(res);
+                    self.verify(hay, p + 16, upper, m >> 16, f);
+                }
+            }
+            p += 32;
+        }
+        p
+    }
+
     /// Checks the literals of the buckets in `res` at the positions of `m`
     /// (relative to `p`).
     #[inline(never)]
@@ -240,6 +301,12 @@ impl Teddy {
             }
         }
     }
+}
+
+/// Whether the CPU has AVX2 (for [`Teddy::scan32`]).
+fn avx2() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::is_x86_feature_detected!("avx2"))
 }
 
 struct Tables {
