@@ -323,7 +323,6 @@ impl PairLit {
             _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
             _mm256_or_si256, _mm256_set1_epi8,
         };
-        let len = self.lit.len();
         let fold = _mm256_set1_epi8(0x20);
         let (b1, b2) = (
             _mm256_set1_epi8(self.a1 as i8),
@@ -334,7 +333,7 @@ impl PairLit {
         while s + 32 <= starts {
             // SAFETY: reads end at `s + i2 + 32 <= starts + len - 1 =
             // hay.len()` (`i2 < len`).
-            let mut m = unsafe {
+            let m = unsafe {
                 let c1 = _mm256_or_si256(_mm256_loadu_si256(p.add(s + self.i1).cast()), fold);
                 let c2 = _mm256_or_si256(_mm256_loadu_si256(p.add(s + self.i2).cast()), fold);
                 _mm256_movemask_epi8(_mm256_and_si256(
@@ -342,13 +341,7 @@ impl PairLit {
                     _mm256_cmpeq_epi8(c2, b2),
                 )) as u32
             };
-            while m != 0 {
-                let at = s + m.trailing_zeros() as usize;
-                if eq_lowercase(&hay[at..at + len], &self.lit) {
-                    f(self.pattern);
-                }
-                m &= m - 1;
-            }
+            self.confirm(hay, s, m.into(), f);
             s += 32;
         }
         s
@@ -374,14 +367,8 @@ impl PairLit {
         while s + 16 <= starts {
             // SAFETY: the chunk reads up to `s + i2 + 16 <= s + 16 + len - 1`,
             // which is at most `starts + len - 1 = hay.len()`.
-            let mut m = unsafe { self.chunk(hay.as_ptr().add(s)) };
-            while m != 0 {
-                let at = s + m.trailing_zeros() as usize;
-                if eq_lowercase(&hay[at..at + len], &self.lit) {
-                    f(self.pattern);
-                }
-                m &= m - 1;
-            }
+            let m = unsafe { self.chunk(hay.as_ptr().add(s)) };
+            self.confirm(hay, s, m.into(), f);
             s += 16;
         }
         // The last starts: one more vector step ending at the last start,
@@ -390,14 +377,8 @@ impl PairLit {
         if s < starts && starts >= 16 {
             let from = starts - 16;
             // SAFETY: as above, with `from + 16 == starts`.
-            let mut m = unsafe { self.chunk(hay.as_ptr().add(from)) } >> (s - from) << (s - from);
-            while m != 0 {
-                let at = from + m.trailing_zeros() as usize;
-                if eq_lowercase(&hay[at..at + len], &self.lit) {
-                    f(self.pattern);
-                }
-                m &= m - 1;
-            }
+            let m = unsafe { self.chunk(hay.as_ptr().add(from)) } >> (s - from) << (s - from);
+            self.confirm(hay, from, m.into(), f);
             s = starts;
         }
         for at in s..starts {
@@ -423,10 +404,18 @@ impl PairLit {
         }
         // `1 <= n - len + 1 <= 64` starts.
         let valid = u64::MAX >> (64 - (n - len + 1));
-        let mut m =
+        let m =
             (short.positions(self.a1) >> self.i1) & (short.positions(self.a2) >> self.i2) & valid;
+        self.confirm(hay, 0, m, f);
+    }
+
+    /// Calls `f` for each start `base + i`, `i` a set bit of `m` (where
+    /// both anchor bytes matched), that holds the whole literal.
+    #[inline(always)]
+    fn confirm(&self, hay: &[u8], base: usize, mut m: u64, f: &mut impl FnMut(usize)) {
+        let len = self.lit.len();
         while m != 0 {
-            let at = m.trailing_zeros() as usize;
+            let at = base + m.trailing_zeros() as usize;
             if eq_lowercase(&hay[at..at + len], &self.lit) {
                 f(self.pattern);
             }
