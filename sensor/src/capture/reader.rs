@@ -3,8 +3,9 @@
 //! The kernel submits records without waking the reader until 64 KiB are
 //! unread in a ring (see `sensor-ebpf`), so the reader both waits for
 //! readiness of any ring and drains them all on a short timer. With one
-//! ring per CPU, records are merged back into timestamp order. Kernel counters are read on another timer and any
-//! new losses are reported: losses are never silent.
+//! ring per CPU, records are merged back into timestamp order. Kernel
+//! counters are read on another timer and any new losses are reported:
+//! losses are never silent.
 
 use std::{
     future::Future,
@@ -47,10 +48,11 @@ impl<F: FnMut(PacketEvent)> PacketSink for F {
 }
 
 /// Where [`KernelCapture::run_records`] delivers records as the kernel wrote
-/// them, without decoding or copying: a [`sensor_common::RecordHeader`]
-/// then `captured_len` payload bytes, borrowed from the ring for the call.
-/// This is the allocation-free path for a pipeline that decodes records
-/// itself (e.g. with `sensor_packet::Packet::from_kernel_record`).
+/// them, without decoding: a [`sensor_common::RecordHeader`] then
+/// `captured_len` payload bytes, borrowed for the call (from the ring, or
+/// with one ring per CPU from the merge's reused buffers). This is the
+/// allocation-free path for a pipeline that decodes records itself (e.g.
+/// with `sensor_packet::Packet::from_kernel_record`).
 pub trait RecordSink {
     /// One record; returns false if it could not be decoded, which the
     /// summary counts as undecodable.
