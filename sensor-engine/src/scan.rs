@@ -234,7 +234,11 @@ impl PairLit {
             .filter(|&i| i != i1)
             .min_by_key(by_rank)
             .unwrap_or(i1);
-        let (i1, i2) = (i1.min(i2), i1.max(i2));
+        PairLit::anchored(p, i1.min(i2), i1.max(i2), pattern)
+    }
+
+    /// The literal `p`, found by its bytes at `i1 <= i2`.
+    fn anchored(p: &[u8], i1: usize, i2: usize, pattern: usize) -> PairLit {
         PairLit {
             i1,
             i2,
@@ -269,16 +273,9 @@ impl PairLit {
                 }
             }
         }
-        let Some((_, i1, i2)) = best else {
-            return PairLit::new(p, pattern);
-        };
-        PairLit {
-            i1,
-            i2,
-            a1: p[i1] | 0x20,
-            a2: p[i2] | 0x20,
-            pattern,
-            lit: p.into(),
+        match best {
+            Some((_, i1, i2)) => PairLit::anchored(p, i1, i2, pattern),
+            None => PairLit::new(p, pattern),
         }
     }
 
