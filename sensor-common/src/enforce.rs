@@ -150,8 +150,11 @@ pub struct ActiveState {
 /// Transitions are *premultiplied*: a transition holds the byte offset of
 /// the next state's row, so the walk adds the byte's class (times 4) and
 /// loads. [`DFA_MATCH_BIT`] is set when the next state completes a
-/// pattern, in which case the low bits hold that state's number instead of a
-/// row: `DFA_MATCHES[b * bank_states + state]` says which pattern.
+/// pattern. Such a state never lets go: every transition of its row leads
+/// back to it, flagged, so the walk need not test each byte's transition
+/// and looks for the bit once per run of bytes instead. Its number is its
+/// row's offset divided by `4 * classes`, and `DFA_MATCHES[b * bank_states
+/// + state]` says which pattern it completes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bank {
@@ -215,10 +218,11 @@ pub struct DfaTable {
 
 const _: () = assert!(core::mem::offset_of!(DfaTable, transitions) == DFA_ROWS_OFFSET);
 
-/// Set in a transition when the next state completes a pattern; the low bits
-/// are then the state's number. Bit 30, not 31, so that the walk's test is
-/// a compare with an immediate (`> 0x3fff_ffff`; BPF immediates are signed
-/// 32-bit): no transition ever has bit 31 set.
+/// Set in a transition when the next state completes a pattern (see
+/// [`Bank`]). Bit 30, not 31, so that the walk's test is a compare with an
+/// immediate (`> 0x3fff_ffff`; BPF immediates are signed 32-bit): no
+/// transition ever has bit 31 set. In user space's [`DfaMatch`] numbering
+/// (before the rows are laid out) the low bits are the state's number.
 pub const DFA_MATCH_BIT: u32 = 1 << 30;
 
 /// Value of `DFA_MATCHES`: the pattern a match state completes.

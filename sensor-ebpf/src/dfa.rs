@@ -93,7 +93,8 @@ struct Walk {
     lanes: u32,
     /// Bank index, for the table.
     bank: u32,
-    /// Matching state + 1 once a pattern completed; 0 before.
+    /// Byte offset of the matching state's row + 1 once a pattern
+    /// completed; 0 before.
     hit: u32,
 }
 
@@ -185,8 +186,9 @@ pub fn scan(
     // no context (it finds the walk in `DFA_WALK`).
     unsafe { bpf_loop(lane_len, step as *mut c_void, core::ptr::null_mut(), 0) };
     if walk.hit != 0 {
+        let state = (walk.hit - 1).checked_div(4 * shape.classes)?;
         return DFA_MATCHES
-            .get(bank * global(&DFA_BANK_STATES) + walk.hit - 1)
+            .get(bank * global(&DFA_BANK_STATES) + state)
             .copied();
     }
     // The state at the end of the payload: the last lane's.
@@ -225,11 +227,14 @@ const STEP: u64 = DFA_BYTES_PER_STEP as u64;
 /// The per-byte path is what the automaton costs, so it is kept short: no
 /// call, 64-bit arithmetic (no zero-extension pairs), bytes read at constant
 /// offsets from one pointer per lane, the class map and the transitions at
-/// offsets from the one table pointer, and a fully unrolled body with no
-/// length check. That leaves the four lanes' state (four rows, four byte
-/// pointers, the table) in BPF's ten registers, without reloads from the
-/// stack. Each step of the lanes has a single test of all their
-/// transitions' match bits.
+/// offsets from the one table pointer, a fully unrolled body with no
+/// length check, and no match test: a state that completes a pattern keeps
+/// every lane that reaches it there (see `sensor_common::enforce::Bank`),
+/// so one test at the end of each run of bytes finds it. A four-lane step
+/// is then 32 BPF instructions (eight per lane and byte: load the byte,
+/// find its class, scale it, mask the row, add, load the next row), and
+/// BPF's ten registers hold the four rows, the four byte pointers, the
+/// table and one temporary, with no reloads from the stack.
 #[inline(never)]
 extern "C" fn step(_index: u64, _ctx: *mut c_void) -> i64 {
     let Some(walk) = DFA_WALK.get_ptr_mut(0) else {
@@ -310,11 +315,11 @@ macro_rules! at {
     };
 }
 
-/// The walk's result for a transition `$next` with the match bit: the
-/// matching state + 1.
+/// The walk's result for a transition `$next` with the match bit: the byte
+/// offset of the matching state's row + 1.
 macro_rules! hit {
     ($next:expr) => {
-        ($next as u32 & !DFA_MATCH_BIT) + 1
+        ($next & MASK) as u32 + 1
     };
 }
 
@@ -412,12 +417,8 @@ fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
     if pos + STEP <= end {
         let window = window!(payload, pos, STEP);
         sixty_four!(K, {
-            let next = transition!(table, row, at!(window, K));
-            if next > NOT_MATCH_MAX {
-                walk.hit = hit!(next);
-                return 1;
-            }
-            row = next;
+            row = transition!(table, row, at!(window, K));
+            barrier();
         });
         pos += STEP;
     } else {
@@ -428,13 +429,12 @@ fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
             }
             let byte = payload[pos as usize & (MAX_SNAPLEN - 1)];
             pos += 1;
-            let next = transition!(table, row, byte);
-            if next > NOT_MATCH_MAX {
-                walk.hit = hit!(next);
-                return 1;
-            }
-            row = next;
+            row = transition!(table, row, byte);
         }
+    }
+    if row > NOT_MATCH_MAX {
+        walk.hit = hit!(row);
+        return 1;
     }
     walk.walked = pos as u32;
     walk.rows[0] = row as u32;
@@ -459,21 +459,17 @@ fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
             let w1 = window!(payload, s1 + walked, $n);
             let w2 = window!(payload, s2 + walked, $n);
             let w3 = window!(payload, s3 + walked, $n);
-            $unroll!(K, {
-                let n0 = transition!(table, r0, at!(w0, K));
-                let n1 = transition!(table, r1, at!(w1, K));
-                let n2 = transition!(table, r2, at!(w2, K));
-                let n3 = transition!(table, r3, at!(w3, K));
-                if n0 | n1 | n2 | n3 > NOT_MATCH_MAX {
-                    walk.hit = first_hit(n0, n1, n2, n3);
-                    return 1;
-                }
-                r0 = n0;
-                r1 = n1;
-                r2 = n2;
-                r3 = n3;
-            });
             walk.walked = (walked + $n) as u32;
+            $unroll!(K, {
+                r0 = transition!(table, r0, at!(w0, K));
+                barrier();
+                r1 = transition!(table, r1, at!(w1, K));
+                barrier();
+                r2 = transition!(table, r2, at!(w2, K));
+                barrier();
+                r3 = transition!(table, r3, at!(w3, K));
+                barrier();
+            });
         }};
     }
 
@@ -485,11 +481,35 @@ fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
         // Cannot happen (lane lengths are multiples of 16): stop.
         return 1;
     }
+    // Looked up again rather than kept: during the run every register
+    // holds a row, a byte pointer or the table.
+    let Some(walk) = DFA_WALK.get_ptr_mut(0) else {
+        return 1;
+    };
+    // SAFETY: per-CPU map value, valid for the program run.
+    let walk = unsafe { &mut *walk };
+    if r0 | r1 | r2 | r3 > NOT_MATCH_MAX {
+        walk.hit = first_hit(r0, r1, r2, r3);
+        return 1;
+    }
     walk.rows = [r0 as u32, r1 as u32, r2 as u32, r3 as u32];
     if walk.walked >= walk.lane_len { 1 } else { 0 }
 }
 
-/// The walk's result for a step where some lane's transition matched.
+/// Keeps the compiler from moving a later lane's byte and class loads
+/// before this point. They do not depend on the rows, so without a barrier
+/// LLVM hoists a whole run's worth of them ahead of the chain and spills
+/// them past BPF's 512-byte stack (the per-step match test used to hold
+/// them back); between lanes it lets one temporary register serve all four.
+/// The CPU still overlaps the lanes. No instruction: an empty asm that may
+/// touch memory.
+#[inline(always)]
+fn barrier() {
+    // SAFETY: empty.
+    unsafe { core::arch::asm!("", options(nostack, preserves_flags)) };
+}
+
+/// The walk's result for a run after which some lane is in a match state.
 #[inline(always)]
 fn first_hit(n0: u64, n1: u64, n2: u64, n3: u64) -> u32 {
     let next = if n0 > NOT_MATCH_MAX {

@@ -491,21 +491,33 @@ impl Enforcer {
 }
 
 /// `dfa` as the kernel walks it (see `sensor_common::enforce::Bank`): rows
-/// in state order, transitions premultiplied to row indexes (or holding
-/// the state number, flagged, when the next state completes a pattern),
-/// and the class map. The caller checked that it fits
+/// in state order, transitions premultiplied to byte offsets of rows, the
+/// match bit set on a transition into a state that completes a pattern, and
+/// every transition of such a state's row leading back to it, flagged (the
+/// walk tests for a match once per run of bytes, not per byte), and the
+/// class map. The caller checked that it fits
 /// (`sensor_common::enforce::DFA_MAX_TRANSITIONS`).
 fn kernel_table(dfa: &CompiledDfa) -> Box<DfaTable> {
-    let classes = dfa.class_count();
+    let classes = dfa.class_count() as usize;
     // SAFETY: `DfaTable` is plain integers, for which zero is valid; boxed
     // directly, as 4 MiB would not fit on a thread's stack.
     let mut table: Box<DfaTable> = unsafe { Box::new_zeroed().assume_init() };
-    for (slot, &t) in table.transitions.iter_mut().zip(dfa.transition_table()) {
+    let row_of = |state: u32| 4 * state * classes as u32;
+    let source = dfa.transition_table();
+    for (slot, &t) in table.transitions.iter_mut().zip(source) {
         *slot = if t & DFA_MATCH_BIT != 0 {
-            t
+            DFA_MATCH_BIT | row_of(t & !DFA_MATCH_BIT)
         } else {
-            4 * t * classes
+            row_of(t)
         };
+    }
+    for state in source
+        .iter()
+        .filter(|&&t| t & DFA_MATCH_BIT != 0)
+        .map(|&t| t & !DFA_MATCH_BIT)
+    {
+        let row = state as usize * classes;
+        table.transitions[row..row + classes].fill(DFA_MATCH_BIT | row_of(state));
     }
     table.classes = *dfa.class_map();
     table
@@ -543,21 +555,31 @@ mod tests {
     use super::*;
     use crate::enforce::Pattern;
 
-    /// The kernel's walk (sensor-ebpf's `dfa::step`) over a laid-out table.
-    fn kernel_walk(table: &DfaTable, start_row: u32, hay: &[u8]) -> Option<u32> {
+    /// The kernel's walk (sensor-ebpf's `dfa::step`) over a laid-out
+    /// table: it tests for a match only at the end of each run of `run`
+    /// bytes (and at the end), so a match state must hold. Returns the
+    /// matching state.
+    fn kernel_walk(
+        table: &DfaTable,
+        classes: u32,
+        start_row: u32,
+        hay: &[u8],
+        run: usize,
+    ) -> Option<u32> {
         let mut row = start_row;
-        for &b in hay {
-            assert_eq!(row & sensor_common::enforce::DFA_ROW_MASK, row);
-            let at = row + 4 * u32::from(table.classes[b as usize]);
-            assert!(
-                (at as usize) < 4 * sensor_common::enforce::DFA_MAX_TRANSITIONS,
-                "into the padding"
-            );
-            let next = table.transitions[at as usize / 4];
-            if next & DFA_MATCH_BIT != 0 {
-                return Some(next & !DFA_MATCH_BIT);
+        for chunk in hay.chunks(run) {
+            for &b in chunk {
+                let at = (row & sensor_common::enforce::DFA_ROW_MASK)
+                    + 4 * u32::from(table.classes[b as usize]);
+                assert!(
+                    (at as usize) < 4 * sensor_common::enforce::DFA_MAX_TRANSITIONS,
+                    "into the padding"
+                );
+                row = table.transitions[at as usize / 4];
             }
-            row = next;
+            if row & DFA_MATCH_BIT != 0 {
+                return Some((row & !DFA_MATCH_BIT) / (4 * classes));
+            }
         }
         None
     }
@@ -574,15 +596,20 @@ mod tests {
         assert!(dfa.transitions() as usize <= sensor_common::enforce::DFA_MAX_TRANSITIONS);
         let table = kernel_table(&dfa);
         let start_row = 4 * dfa.start() * dfa.class_count();
+        let classes = dfa.class_count();
         for i in [0u32, 1, 500, 998, 999] {
             let p = &patterns[i as usize];
             let mut hay = b"GET /?q=".to_vec();
             hay.extend_from_slice(&p.bytes);
-            let state = kernel_walk(&table, start_row, &hay).expect("kernel hit");
-            assert_eq!(dfa.match_table()[state as usize].sid, i);
+            // Bytes after the match, some of them in the same run.
+            hay.extend_from_slice(b" HTTP/1.1\r\nHost: sig3-0001-y\r\n\r\n");
+            for run in [1, 16, 64] {
+                let state = kernel_walk(&table, classes, start_row, &hay, run).expect("kernel hit");
+                assert_eq!(dfa.match_table()[state as usize].sid, i, "run of {run}");
+            }
             assert_eq!(dfa.find(&hay).map(|(_, sid)| sid), Some(i));
         }
         let benign = b"GET /index.html HTTP/1.1\r\nHost: sig3-0001-y\r\n\r\n";
-        assert_eq!(kernel_walk(&table, start_row, benign), None);
+        assert_eq!(kernel_walk(&table, classes, start_row, benign, 16), None);
     }
 }
