@@ -147,14 +147,17 @@ pub struct ActiveState {
 /// byte class: bank `b`'s table is the single value `DFA_TABLE[b]`
 /// ([`DfaTable`]), so that every lane of the walk indexes one pointer.
 ///
-/// Transitions are *premultiplied*: a transition holds the byte offset of
-/// the next state's row, so the walk adds the byte's class (times 4) and
-/// loads. [`DFA_MATCH_BIT`] is set when the next state completes a
-/// pattern. Such a state never lets go: every transition of its row leads
-/// back to it, flagged, so the walk need not test each byte's transition
-/// and looks for the bit once per run of bytes instead. Its number is its
-/// row's offset divided by `4 * classes`, and `DFA_MATCHES[b * bank_states
-/// + state]` says which pattern it completes.
+/// Rows start on 64-byte units ([`DFA_ROW_UNIT`]), and a transition is the
+/// 16-bit unit number of the next state's row: the walk shifts it, adds
+/// the byte's class (times 2) and loads. A 16-bit load needs no mask to
+/// show the verifier it stays within the table, and the class map holds
+/// classes already doubled, so that each byte and lane costs seven BPF
+/// instructions (eight with more than [`DFA_DOUBLED_CLASSES`] classes).
+/// A state that completes a pattern never lets go: every
+/// transition of its row leads back to it, so the walk need not test each
+/// byte and looks at [`DfaTable::matches`] once per run of bytes instead.
+/// Its number is its row's unit divided by `row_units`, and
+/// `DFA_MATCHES[b * bank_states + state]` says which pattern it completes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bank {
@@ -162,8 +165,13 @@ pub struct Bank {
     pub states: u32,
     /// Number of byte classes (the row length).
     pub classes: u32,
-    /// Byte offset of the unanchored start state's row in the bank's rows.
+    /// Units ([`DFA_ROW_UNIT`] bytes) per row: [`dfa_row_units`]`(classes)`.
+    pub row_units: u32,
+    /// Unit of the unanchored start state's row.
     pub start_row: u32,
+    /// 0 when the class map holds classes doubled, 1 when the walk doubles
+    /// them (more than [`DFA_DOUBLED_CLASSES`] classes).
+    pub class_shift: u32,
     /// Which maps hold entries ([`blocks`] bits).
     pub blocks: u32,
     /// Length of the longest pattern: no state is deeper, so a walk started
@@ -184,46 +192,71 @@ pub mod blocks {
     pub const FLOWS: u32 = 1 << 3;
 }
 
-/// log2 of the rows' part of a [`DfaTable`] in `u32` entries.
-pub const DFA_TABLE_BITS: u32 = 20;
-/// Transitions a bank holds at most (4 MiB of rows).
-pub const DFA_MAX_TRANSITIONS: usize = 1 << DFA_TABLE_BITS;
-/// Mask of a row's byte offset in [`DfaTable::transitions`]: the walk masks
-/// every row it loads, which shows the verifier each load within the value
-/// (a correct table never needs it).
-pub const DFA_ROW_MASK: u32 = ((1 << DFA_TABLE_BITS) - 1) * 4;
+/// Transitions an automaton may have while user space builds it (the
+/// determinizer's budget); what the kernel takes is [`dfa_fits`].
+pub const DFA_MAX_TRANSITIONS: usize = 1 << 21;
+/// Bytes of a row unit: rows start on multiples of it.
+pub const DFA_ROW_UNIT: usize = 64;
+/// log2 of [`DFA_ROW_UNIT`].
+pub const DFA_ROW_UNIT_SHIFT: u32 = 6;
+/// Row units of a bank's table: a transition is a 16-bit unit number.
+pub const DFA_MAX_ROW_UNITS: usize = 1 << 16;
+/// Byte classes up to which the class map holds each class doubled (its
+/// byte offset in a row of 16-bit transitions, still one byte), which
+/// saves the walk a shift per byte; above it the map holds the class and
+/// the walk doubles it ([`Bank::class_shift`] 1).
+pub const DFA_DOUBLED_CLASSES: u32 = 128;
 /// Byte offset of [`DfaTable::transitions`] in the table.
 pub const DFA_ROWS_OFFSET: usize = 256;
+/// Byte offset of [`DfaTable::matches`] in the table.
+pub const DFA_MATCHES_OFFSET: usize = DFA_ROWS_OFFSET + 2 * DFA_TABLE_ENTRIES;
+/// `u16` entries of [`DfaTable::transitions`]: every unit's 32, and 256
+/// more so that the last unit's row may hold 256 classes.
+const DFA_TABLE_ENTRIES: usize = DFA_MAX_ROW_UNITS * DFA_ROW_UNIT / 2 + 256;
+
+/// Row units of a row of `classes` 16-bit transitions.
+pub const fn dfa_row_units(classes: u32) -> u32 {
+    (2 * classes).div_ceil(DFA_ROW_UNIT as u32)
+}
+
+/// Whether an automaton of `states` rows of `classes` classes fits a
+/// [`DfaTable`].
+pub const fn dfa_fits(states: u32, classes: u32) -> bool {
+    (states as u64) * (dfa_row_units(classes) as u64) <= DFA_MAX_ROW_UNITS as u64
+}
+
+/// [`Bank::class_shift`] for `classes` classes.
+pub const fn dfa_class_shift(classes: u32) -> u32 {
+    if classes <= DFA_DOUBLED_CLASSES { 0 } else { 1 }
+}
 
 /// Value of `DFA_TABLE`: one bank's automaton, one map value (the kernel
 /// takes array values larger than 4 MiB).
 ///
-/// The walk keeps one pointer to it and reads a byte's class at `table +
-/// byte` and a transition at `table + 4 * class + row + DFA_ROWS_OFFSET`:
+/// The walk keeps one pointer to it and reads a byte's doubled class at
+/// `table + byte` and a transition at
+/// `table + (row << DFA_ROW_UNIT_SHIFT) + 2 * class + DFA_ROWS_OFFSET`:
 /// BPF has ten registers, and four lanes need eight of them for their rows
-/// and byte pointers. Rows are byte offsets and classes are scaled and
-/// added to the table pointer off the chain of dependent loads, so that
-/// each byte adds only a mask, an add and a load to it.
+/// and byte pointers. Classes are added
+/// to the table pointer off the chain of dependent loads, so that each
+/// byte adds only a shift, an add and a load to it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DfaTable {
-    /// Byte -> class.
+    /// Byte -> class, shifted left by `1 - Bank::class_shift`: doubled
+    /// when there are at most [`DFA_DOUBLED_CLASSES`].
     pub classes: [u8; 256],
-    /// Rows of `Bank::classes` transitions, state by state; a transition
-    /// holds the byte offset of the next state's row (`4 * state *
-    /// classes`). The last 256 entries are never used by a correct table:
-    /// they keep a masked row plus a class within the value.
-    pub transitions: [u32; DFA_MAX_TRANSITIONS + 256],
+    /// Rows of `Bank::classes` transitions, state by state, each starting
+    /// on a unit (state `s` at unit `s * Bank::row_units`); a transition
+    /// holds the unit of the next state's row.
+    pub transitions: [u16; DFA_TABLE_ENTRIES],
+    /// 1 at the unit of each row whose state completes a pattern.
+    pub matches: [u8; DFA_MAX_ROW_UNITS],
 }
 
 const _: () = assert!(core::mem::offset_of!(DfaTable, transitions) == DFA_ROWS_OFFSET);
-
-/// Set in a transition when the next state completes a pattern (see
-/// [`Bank`]). Bit 30, not 31, so that the walk's test is a compare with an
-/// immediate (`> 0x3fff_ffff`; BPF immediates are signed 32-bit): no
-/// transition ever has bit 31 set. In user space's [`DfaMatch`] numbering
-/// (before the rows are laid out) the low bits are the state's number.
-pub const DFA_MATCH_BIT: u32 = 1 << 30;
+const _: () = assert!(core::mem::offset_of!(DfaTable, matches) == DFA_MATCHES_OFFSET);
+const _: () = assert!(1 << DFA_ROW_UNIT_SHIFT == DFA_ROW_UNIT);
 
 /// Value of `DFA_MATCHES`: the pattern a match state completes.
 #[repr(C)]

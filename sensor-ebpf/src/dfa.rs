@@ -13,8 +13,8 @@ use aya_ebpf::{
 use sensor_common::{
     RecordHeader,
     enforce::{
-        Bank, DFA_BYTES_PER_STEP, DFA_MATCH_BIT, DFA_ROW_MASK, DFA_ROWS_OFFSET, DfaMatch,
-        DfaResume, DfaTable, FlowKey,
+        Bank, DFA_BYTES_PER_STEP, DFA_MATCHES_OFFSET, DFA_ROW_UNIT_SHIFT, DFA_ROWS_OFFSET,
+        DfaMatch, DfaResume, DfaTable, FlowKey,
     },
     record::MAX_SNAPLEN,
 };
@@ -81,7 +81,7 @@ const LANE_ROUND: u32 = 16;
 /// segment's state. A short payload is one lane.
 #[repr(C)]
 struct Walk {
-    /// Each lane's current row (index in the bank's table).
+    /// Each lane's current row (its unit in the bank's table).
     rows: [u32; LANES],
     /// Where each lane starts in the payload.
     starts: [u32; LANES],
@@ -93,8 +93,10 @@ struct Walk {
     lanes: u32,
     /// Bank index, for the table.
     bank: u32,
-    /// Byte offset of the matching state's row + 1 once a pattern
-    /// completed; 0 before.
+    /// The bank's `Bank::class_shift`.
+    class_shift: u32,
+    /// Unit of the matching state's row + 1 once a pattern completed; 0
+    /// before.
     hit: u32,
 }
 
@@ -179,6 +181,7 @@ pub fn scan(
         lane_len,
         lanes,
         bank,
+        class_shift: shape.class_shift,
         hit: 0,
     };
     // Each iteration walks at least one byte of each lane.
@@ -186,7 +189,7 @@ pub fn scan(
     // no context (it finds the walk in `DFA_WALK`).
     unsafe { bpf_loop(lane_len, step as *mut c_void, core::ptr::null_mut(), 0) };
     if walk.hit != 0 {
-        let state = (walk.hit - 1).checked_div(4 * shape.classes)?;
+        let state = (walk.hit - 1).checked_div(shape.row_units)?;
         return DFA_MATCHES
             .get(bank * global(&DFA_BANK_STATES) + state)
             .copied();
@@ -213,12 +216,10 @@ pub fn scan(
     None
 }
 
-const MATCH: u64 = DFA_MATCH_BIT as u64;
-/// A transition above this has the match bit (bit 31 is never set): the
-/// test is then one compare with an immediate.
-const NOT_MATCH_MAX: u64 = MATCH - 1;
-const MASK: u64 = DFA_ROW_MASK as u64;
 const STEP: u64 = DFA_BYTES_PER_STEP as u64;
+/// Rows are 16-bit units: a row kept in the walk between runs is masked
+/// to that once per run, which shows the verifier it is one.
+const UNIT_MASK: u64 = 0xffff;
 
 /// One `bpf_loop` iteration: up to [`DFA_BYTES_PER_STEP`] bytes of each
 /// lane. Returns 1 to stop the loop (a match, the lanes at their end, or a
@@ -231,10 +232,11 @@ const STEP: u64 = DFA_BYTES_PER_STEP as u64;
 /// length check, and no match test: a state that completes a pattern keeps
 /// every lane that reaches it there (see `sensor_common::enforce::Bank`),
 /// so one test at the end of each run of bytes finds it. A four-lane step
-/// is then 32 BPF instructions (eight per lane and byte: load the byte,
-/// find its class, scale it, mask the row, add, load the next row), and
-/// BPF's ten registers hold the four rows, the four byte pointers, the
-/// table and one temporary, with no reloads from the stack.
+/// is then 28 BPF instructions (seven per lane and byte: load the byte,
+/// find its doubled class, add the table, shift the row's unit, add, load
+/// the next unit; no mask, as a 16-bit load is bounded), and BPF's ten
+/// registers hold the four rows, the four byte pointers, the table and one
+/// temporary, with no reloads from the stack.
 #[inline(never)]
 extern "C" fn step(_index: u64, _ctx: *mut c_void) -> i64 {
     let Some(walk) = DFA_WALK.get_ptr_mut(0) else {
@@ -251,15 +253,20 @@ extern "C" fn step(_index: u64, _ctx: *mut c_void) -> i64 {
     let table = table as u64;
     // SAFETY: per-CPU scratch, valid for the program run.
     let payload = unsafe { &(*record).payload };
-    if walk.lanes == 1 {
-        one_lane(walk, payload, table)
-    } else {
-        four_lanes(walk, payload, table)
+    // The shift is a constant of each copy of the walk: with up to 128
+    // classes, the common case, a byte costs no shift at all.
+    match (walk.lanes == 1, walk.class_shift == 0) {
+        (true, true) => one_lane::<0>(walk, payload, table),
+        (true, false) => one_lane::<1>(walk, payload, table),
+        (false, true) => four_lanes::<0>(walk, payload, table),
+        (false, false) => four_lanes::<1>(walk, payload, table),
     }
 }
 
-/// The transition of a lane at `$row` on `$byte`: the byte's class and the
-/// transition are both read at offsets from the table's pointer.
+/// The transition of a lane at `$row` (a unit, at most 0xffff) on `$byte`:
+/// the byte's class (shifted left by `CLASS_SHIFT`, the caller's constant,
+/// to double it unless the class map holds it doubled) and the transition
+/// are both read at offsets from the table's pointer.
 macro_rules! transition {
     ($table:ident, $row:ident, $byte:expr) => {{
         // Addresses are computed as integers, `index + table`: a pointer
@@ -271,24 +278,22 @@ macro_rules! transition {
         let byte = $byte as u64;
         // SAFETY: a byte is below 256 and the class map is the table's
         // first 256 bytes.
-        let class = unsafe { *((byte + $table) as *const u8) } as u64;
-        let mut row_of_class = class << 2;
-        // SAFETY: one addition, `row_of_class += table`, written as asm so
-        // that LLVM cannot reassociate it into the chain of dependent loads
-        // (it turns `(row & mask) + (table + class * 4)` into three
-        // additions after the mask instead of one).
+        let mut class_at = (unsafe { *((byte + $table) as *const u8) } as u64) << CLASS_SHIFT;
+        // SAFETY: one addition, `class_at += table`, written as asm so that
+        // LLVM cannot reassociate it into the chain of dependent loads.
         unsafe {
             core::arch::asm!(
                 "{0} += {1}",
-                inout(reg) row_of_class,
+                inout(reg) class_at,
                 in(reg) $table,
                 options(pure, nomem, nostack),
             )
         };
-        let at = ($row & MASK) + row_of_class;
-        // SAFETY: the masked row plus 4 * class, plus the rows' offset, is
-        // within the table (see `DfaTable`); map values are page-aligned.
-        let next = unsafe { *((at + DFA_ROWS_OFFSET as u64) as *const u32) };
+        let at = ($row << DFA_ROW_UNIT_SHIFT) + class_at;
+        // SAFETY: a unit is below 2^16 and a doubled class below 256, so
+        // the row plus class, plus the rows' offset, is within the table
+        // (see `DfaTable`); map values are page-aligned.
+        let next = unsafe { *((at + DFA_ROWS_OFFSET as u64) as *const u16) };
         next as u64
     }};
 }
@@ -315,11 +320,11 @@ macro_rules! at {
     };
 }
 
-/// The walk's result for a transition `$next` with the match bit: the byte
-/// offset of the matching state's row + 1.
-macro_rules! hit {
-    ($next:expr) => {
-        ($next & MASK) as u32 + 1
+/// Whether the state at unit `$row` (at most 0xffff) completed a pattern.
+macro_rules! matched {
+    ($table:ident, $row:expr) => {
+        // SAFETY: `DfaTable::matches` holds a byte per unit.
+        unsafe { *(($row + $table + DFA_MATCHES_OFFSET as u64) as *const u8) != 0 }
     };
 }
 
@@ -410,10 +415,14 @@ macro_rules! just_sixteen {
 
 /// One lane: a payload too short to split.
 #[inline(always)]
-fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
+fn one_lane<const CLASS_SHIFT: u64>(
+    walk: &mut Walk,
+    payload: &[u8; MAX_SNAPLEN],
+    table: u64,
+) -> i64 {
     let end = walk.lane_len as u64;
     let mut pos = walk.walked as u64;
-    let mut row = walk.rows[0] as u64;
+    let mut row = walk.rows[0] as u64 & UNIT_MASK;
     if pos + STEP <= end {
         let window = window!(payload, pos, STEP);
         sixty_four!(K, {
@@ -432,8 +441,8 @@ fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
             row = transition!(table, row, byte);
         }
     }
-    if row > NOT_MATCH_MAX {
-        walk.hit = hit!(row);
+    if matched!(table, row) {
+        walk.hit = row as u32 + 1;
         return 1;
     }
     walk.walked = pos as u32;
@@ -446,11 +455,23 @@ fn one_lane(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
 /// alike, so they stay on that grid). No loops: a loop here, unrolled by
 /// the verifier across four lanes, overflowed its jump history.
 #[inline(always)]
-fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
+fn four_lanes<const CLASS_SHIFT: u64>(
+    walk: &mut Walk,
+    payload: &[u8; MAX_SNAPLEN],
+    table: u64,
+) -> i64 {
     let walked = walk.walked as u64;
     let left = (walk.lane_len as u64).saturating_sub(walked);
-    let [mut r0, mut r1, mut r2, mut r3] = walk.rows.map(u64::from);
+    let [mut r0, mut r1, mut r2, mut r3] = walk.rows.map(|r| u64::from(r) & UNIT_MASK);
     let [s0, s1, s2, s3] = walk.starts.map(u64::from);
+    // During the run every register holds a row, a byte pointer or the
+    // table: the walk's pointer waits on the stack (volatile, so that LLVM
+    // does not keep it in a register instead). A lookup of the map after
+    // the run would be a call, across which the rows and the table do not
+    // fit the four callee-saved registers, and LLVM spilled inside the run.
+    let mut stash = core::mem::MaybeUninit::<*mut Walk>::uninit();
+    // SAFETY: a write to a local.
+    unsafe { core::ptr::write_volatile(stash.as_mut_ptr(), walk as *mut Walk) };
 
     // One unrolled run of `$n` bytes of each lane (`$unroll` copies).
     macro_rules! run {
@@ -481,19 +502,23 @@ fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
         // Cannot happen (lane lengths are multiples of 16): stop.
         return 1;
     }
-    // Looked up again rather than kept: during the run every register
-    // holds a row, a byte pointer or the table.
-    let Some(walk) = DFA_WALK.get_ptr_mut(0) else {
-        return 1;
+    // SAFETY: written above; the per-CPU map value it points to is valid
+    // for the program run.
+    let walk = unsafe { &mut *core::ptr::read_volatile(stash.as_ptr()) };
+    let hit = if matched!(table, r0) {
+        r0
+    } else if matched!(table, r1) {
+        r1
+    } else if matched!(table, r2) {
+        r2
+    } else if matched!(table, r3) {
+        r3
+    } else {
+        walk.rows = [r0 as u32, r1 as u32, r2 as u32, r3 as u32];
+        return if walk.walked >= walk.lane_len { 1 } else { 0 };
     };
-    // SAFETY: per-CPU map value, valid for the program run.
-    let walk = unsafe { &mut *walk };
-    if r0 | r1 | r2 | r3 > NOT_MATCH_MAX {
-        walk.hit = first_hit(r0, r1, r2, r3);
-        return 1;
-    }
-    walk.rows = [r0 as u32, r1 as u32, r2 as u32, r3 as u32];
-    if walk.walked >= walk.lane_len { 1 } else { 0 }
+    walk.hit = hit as u32 + 1;
+    1
 }
 
 /// Keeps the compiler from moving a later lane's byte and class loads
@@ -507,19 +532,4 @@ fn four_lanes(walk: &mut Walk, payload: &[u8; MAX_SNAPLEN], table: u64) -> i64 {
 fn barrier() {
     // SAFETY: empty.
     unsafe { core::arch::asm!("", options(nostack, preserves_flags)) };
-}
-
-/// The walk's result for a run after which some lane is in a match state.
-#[inline(always)]
-fn first_hit(n0: u64, n1: u64, n2: u64, n3: u64) -> u32 {
-    let next = if n0 > NOT_MATCH_MAX {
-        n0
-    } else if n1 > NOT_MATCH_MAX {
-        n1
-    } else if n2 > NOT_MATCH_MAX {
-        n2
-    } else {
-        n3
-    };
-    hit!(next)
 }

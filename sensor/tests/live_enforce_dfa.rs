@@ -73,8 +73,8 @@ fn pattern_sets() -> Vec<(&'static str, Vec<Pattern>)> {
     // the payloads. None starts with a hex digit or holds a `%`: a decoder could then take a
     // payload byte before it, or its last byte, into an escape, and the
     // automaton (which finds every spelling) would over-approximate.
-    // 280 of them: an automaton of some 990,000 transitions, near the
-    // kernel table's 1,048,576.
+    // 280 of them: an automaton of some 990,000 transitions, a large
+    // table (the kernel's rows spread over tens of thousands of units).
     let uri = (0..280)
         .map(|i| {
             let len = 4 + rng.below(20);

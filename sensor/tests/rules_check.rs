@@ -100,6 +100,8 @@ fn patterns_that_do_not_fit_are_reported() {
         ips["automaton"]["transitions"].as_u64().unwrap()
             <= ips["automaton"]["limit"].as_u64().unwrap()
     );
+    let units = ips["automaton"]["row_units"].as_u64().unwrap();
+    assert!(units > 0 && units <= ips["automaton"]["row_unit_limit"].as_u64().unwrap());
     let (_, text) = vigil_check(&rules, &[]);
     assert!(
         text.contains(&format!(

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use sensor_common::enforce::DFA_MAX_TRANSITIONS;
+use sensor_common::enforce::{DFA_MAX_ROW_UNITS, DFA_MAX_TRANSITIONS};
 use sensor_rules::{
     cli::{CheckArgs, ReportSection},
     ruleset::RuleSet,
@@ -71,17 +71,22 @@ pub fn ips_section(set: &RuleSet, verbose: bool) -> Option<ReportSection> {
         Some(dfa) => {
             let _ = writeln!(
                 text,
-                "    pattern automaton: {} states x {} byte classes = {} of {} kernel transitions",
+                "    pattern automaton: {} states x {} byte classes = {} transitions (of {}), \
+                 {} of the kernel table's {} 64-byte row units",
                 dfa.states(),
                 dfa.class_count(),
                 dfa.transitions(),
                 DFA_MAX_TRANSITIONS,
+                dfa.states() * dfa.row_units(),
+                DFA_MAX_ROW_UNITS,
             );
             json!({
                 "states": dfa.states(),
                 "classes": dfa.class_count(),
                 "transitions": dfa.transitions(),
                 "limit": DFA_MAX_TRANSITIONS,
+                "row_units": dfa.states() * dfa.row_units(),
+                "row_unit_limit": DFA_MAX_ROW_UNITS,
             })
         }
     };

@@ -412,7 +412,8 @@ pub struct KernelPatterns {
     pub total: usize,
 }
 
-/// Keeps the patterns whose automaton fits `max_transitions`: all of them
+/// Keeps the patterns whose automaton fits `max_transitions`, `max_states`
+/// and the kernel's table ([`CompiledDfa::fits_kernel_table`]): all of them
 /// when they fit, else as many of the shortest as fit (a pattern's states
 /// grow with its span, so this puts the most rules in the table); the
 /// others' rules are enforced by flow verdict. Refusing the whole rule set
@@ -431,7 +432,7 @@ pub fn fit_patterns(set: &mut BlockSet, max_transitions: usize, max_states: u32)
     let fits = |patterns: &[Pattern]| {
         CompiledDfa::compile_within(patterns, max_transitions)
             .ok()
-            .filter(|dfa| dfa.states() <= max_states)
+            .filter(|dfa| dfa.states() <= max_states && dfa.fits_kernel_table())
     };
     if let Some(dfa) = fits(&set.patterns) {
         return KernelPatterns {

@@ -576,11 +576,12 @@ fn report_kernel_patterns(k: &KernelPatterns) {
     );
     if k.kept < k.total {
         eprintln!(
-            "vigil: {} more drop-rule patterns do not fit the kernel's automaton ({} transitions): \
-             their rules block the rest of the flow once user space matches them \
-             (`vigil rules check -v` lists which)",
+            "vigil: {} more drop-rule patterns do not fit the kernel's automaton ({} \
+             transitions, {} 64-byte row units): their rules block the rest of the flow once \
+             user space matches them (`vigil rules check -v` lists which)",
             k.total - k.kept,
-            sensor_common::enforce::DFA_MAX_TRANSITIONS
+            sensor_common::enforce::DFA_MAX_TRANSITIONS,
+            sensor_common::enforce::DFA_MAX_ROW_UNITS,
         );
     }
 }

@@ -8,9 +8,13 @@
 //! alike share a class, so a row holds one transition per class instead of
 //! 256.
 
-use sensor_common::enforce::{DFA_MATCH_BIT, DfaMatch};
+use sensor_common::enforce::{DfaMatch, dfa_fits, dfa_row_units};
 
 use super::{EnforceError, EnforceErrorKind, Pattern, determinize::determinize};
+
+/// Set in a transition of [`CompiledDfa::transition_table`] when the next
+/// state completes a pattern; the low bits are the state's number.
+pub(crate) const DFA_MATCH_BIT: u32 = 1 << 30;
 
 /// A pattern set compiled for the kernel: a dense transition table over byte
 /// classes, with the pattern completed by each match state.
@@ -126,6 +130,17 @@ impl CompiledDfa {
         self.max_len
     }
 
+    /// 64-byte units each row takes in the kernel's table.
+    pub fn row_units(&self) -> u32 {
+        dfa_row_units(self.class_count)
+    }
+
+    /// Whether the kernel's table takes this automaton: at most 65,536 row
+    /// units (4 MiB) of rows.
+    pub fn fits_kernel_table(&self) -> bool {
+        dfa_fits(self.states(), self.class_count)
+    }
+
     /// Runs the automaton over `haystack` exactly as the kernel does and
     /// returns (pattern index, sid) of the first pattern completed.
     pub fn find(&self, haystack: &[u8]) -> Option<(u32, u32)> {
@@ -182,6 +197,45 @@ mod tests {
         assert!(dfa.class_count() < 32, "{} classes", dfa.class_count());
         assert_eq!(dfa.transitions(), dfa.states() * dfa.class_count());
         assert_eq!(dfa.max_pattern_len(), 11);
+    }
+
+    /// The kernel's table takes 65,536 row units (a transition is a 16-bit
+    /// unit), of one unit per 32 classes.
+    #[test]
+    fn the_kernel_table_has_a_unit_limit() {
+        let small = CompiledDfa::compile(&[Pattern::new("/etc/passwd", 1)]).unwrap();
+        assert!(small.fits_kernel_table());
+        assert_eq!(small.row_units(), 1);
+
+        // 200 distinct bytes: more than 128 classes, 7 units a row.
+        let wide: Vec<Pattern> = (0..100u8)
+            .map(|i| Pattern::new(vec![i + 1, 255 - i], u32::from(i)))
+            .collect();
+        let wide = CompiledDfa::compile(&wide).unwrap();
+        assert!(wide.class_count() > 128, "{}", wide.class_count());
+        assert_eq!(wide.row_units(), (2 * wide.class_count()).div_ceil(64));
+        assert!(wide.fits_kernel_table());
+
+        // Few classes (one unit per row) but more than 65,536 states.
+        let deep = CompiledDfa::compile(&hex_patterns(6000)).unwrap();
+        assert_eq!(deep.row_units(), 1);
+        assert!(deep.states() > 65_536, "{}", deep.states());
+        assert!(!deep.fits_kernel_table());
+        assert!(
+            CompiledDfa::compile(&hex_patterns(3000))
+                .unwrap()
+                .fits_kernel_table()
+        );
+    }
+
+    /// `n` distinct 16-digit hex patterns.
+    fn hex_patterns(n: u64) -> Vec<Pattern> {
+        (0..n)
+            .map(|i| {
+                let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                Pattern::new(format!("{h:016x}"), i as u32)
+            })
+            .collect()
     }
 
     #[test]

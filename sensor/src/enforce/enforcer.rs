@@ -4,10 +4,11 @@ use std::collections::HashMap as StdHashMap;
 
 use aya::maps::{Array, HashMap, LpmTrie, Map, MapData};
 use sensor_common::enforce::{
-    ActiveState, Bank, BodySkip, CidrKey, DFA_MATCH_BIT, DfaMatch, DfaTable, FlowKey, FlowVerdict,
-    PortKey, Side, action, blocks,
+    ActiveState, Bank, BodySkip, CidrKey, DfaMatch, DfaTable, FlowKey, FlowVerdict, PortKey, Side,
+    action, blocks, dfa_class_shift,
 };
 
+use super::dfa::DFA_MATCH_BIT;
 use super::{
     BlockSet, Cidr, CompiledDfa, EnforceError, EnforceErrorKind as Kind, EnforceLimits, FlowTuple,
     Mode, PortBlock, Protocol, Verdict,
@@ -367,6 +368,20 @@ impl Enforcer {
                 self.limits.dfa_transitions,
             ));
         }
+        if !dfa.fits_kernel_table() {
+            return Err(EnforceError::new(
+                Kind::Capacity,
+                format!(
+                    "an automaton of {} states by {} byte classes does not fit the kernel's \
+                     table: {} rows of {} 64-byte units each, and the table holds {} units",
+                    dfa.states(),
+                    dfa.class_count(),
+                    dfa.states(),
+                    dfa.row_units(),
+                    sensor_common::enforce::DFA_MAX_ROW_UNITS,
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -416,7 +431,9 @@ impl Enforcer {
         Ok(Bank {
             states: dfa.states(),
             classes: dfa.class_count(),
-            start_row: 4 * dfa.start() * dfa.class_count(),
+            row_units: dfa.row_units(),
+            start_row: dfa.start() * dfa.row_units(),
+            class_shift: dfa_class_shift(dfa.class_count()),
             blocks: 0,
             max_len: dfa.max_pattern_len(),
         })
@@ -490,36 +507,46 @@ impl Enforcer {
     }
 }
 
-/// `dfa` as the kernel walks it (see `sensor_common::enforce::Bank`): rows
-/// in state order, transitions premultiplied to byte offsets of rows, the
-/// match bit set on a transition into a state that completes a pattern, and
-/// every transition of such a state's row leading back to it, flagged (the
-/// walk tests for a match once per run of bytes, not per byte), and the
-/// class map. The caller checked that it fits
-/// (`sensor_common::enforce::DFA_MAX_TRANSITIONS`).
+/// `dfa` as the kernel walks it (see `sensor_common::enforce::Bank`): the
+/// class map with classes doubled (up to 128 classes), rows in state order each on its own
+/// 64-byte units, transitions holding the next row's unit, every
+/// transition of a state that completes a pattern leading back to it (the
+/// walk tests for a match once per run of bytes, not per byte), and those
+/// states' units marked in `matches`. The caller checked that it fits
+/// ([`CompiledDfa::fits_kernel_table`]).
 fn kernel_table(dfa: &CompiledDfa) -> Box<DfaTable> {
     let classes = dfa.class_count() as usize;
+    let units = dfa.row_units() as usize;
     // SAFETY: `DfaTable` is plain integers, for which zero is valid; boxed
     // directly, as 4 MiB would not fit on a thread's stack.
     let mut table: Box<DfaTable> = unsafe { Box::new_zeroed().assume_init() };
-    let row_of = |state: u32| 4 * state * classes as u32;
+    let unit_of = |state: u32| -> u16 {
+        u16::try_from(state as usize * units).expect("checked by fits_kernel_table")
+    };
     let source = dfa.transition_table();
-    for (slot, &t) in table.transitions.iter_mut().zip(source) {
-        *slot = if t & DFA_MATCH_BIT != 0 {
-            DFA_MATCH_BIT | row_of(t & !DFA_MATCH_BIT)
-        } else {
-            row_of(t)
-        };
-    }
-    for state in source
+    let entries_per_unit = sensor_common::enforce::DFA_ROW_UNIT / 2;
+    let matching: std::collections::HashSet<u32> = source
         .iter()
         .filter(|&&t| t & DFA_MATCH_BIT != 0)
         .map(|&t| t & !DFA_MATCH_BIT)
-    {
-        let row = state as usize * classes;
-        table.transitions[row..row + classes].fill(DFA_MATCH_BIT | row_of(state));
+        .collect();
+    for (state, row) in source.chunks(classes).enumerate() {
+        let state = state as u32;
+        let at = state as usize * units * entries_per_unit;
+        let out = &mut table.transitions[at..at + classes];
+        if matching.contains(&state) {
+            out.fill(unit_of(state));
+            table.matches[usize::from(unit_of(state))] = 1;
+        } else {
+            for (slot, &t) in out.iter_mut().zip(row) {
+                *slot = unit_of(t & !DFA_MATCH_BIT);
+            }
+        }
     }
-    table.classes = *dfa.class_map();
+    let doubling = 1 - dfa_class_shift(dfa.class_count());
+    for (slot, &class) in table.classes.iter_mut().zip(dfa.class_map()) {
+        *slot = class << doubling;
+    }
     table
 }
 
@@ -559,29 +586,46 @@ mod tests {
     /// table: it tests for a match only at the end of each run of `run`
     /// bytes (and at the end), so a match state must hold. Returns the
     /// matching state.
-    fn kernel_walk(
-        table: &DfaTable,
-        classes: u32,
-        start_row: u32,
-        hay: &[u8],
-        run: usize,
-    ) -> Option<u32> {
-        let mut row = start_row;
+    fn kernel_walk(table: &DfaTable, dfa: &CompiledDfa, hay: &[u8], run: usize) -> Option<u32> {
+        use sensor_common::enforce::{DFA_ROW_UNIT, DFA_ROW_UNIT_SHIFT};
+        let row_units = dfa.row_units();
+        let shift = dfa_class_shift(dfa.class_count());
+        let mut row = 0u16;
         for chunk in hay.chunks(run) {
             for &b in chunk {
-                let at = (row & sensor_common::enforce::DFA_ROW_MASK)
-                    + 4 * u32::from(table.classes[b as usize]);
-                assert!(
-                    (at as usize) < 4 * sensor_common::enforce::DFA_MAX_TRANSITIONS,
-                    "into the padding"
-                );
-                row = table.transitions[at as usize / 4];
+                let at = (usize::from(row) << DFA_ROW_UNIT_SHIFT)
+                    + (usize::from(table.classes[b as usize]) << shift);
+                assert!(at < DFA_ROW_UNIT * (usize::from(row) + row_units as usize));
+                row = table.transitions[at / 2];
             }
-            if row & DFA_MATCH_BIT != 0 {
-                return Some((row & !DFA_MATCH_BIT) / (4 * classes));
+            if table.matches[usize::from(row)] != 0 {
+                return Some(u32::from(row) / row_units);
             }
         }
         None
+    }
+
+    /// Each of `sids`' patterns, planted in a request, is found by the
+    /// kernel's walk of the laid-out table, whatever bytes follow it in the
+    /// same run; `benign` matches nothing.
+    fn assert_kernel_walk_finds(patterns: &[Pattern], sids: &[u32], benign: &[u8]) {
+        let dfa = CompiledDfa::compile(patterns).unwrap();
+        assert!(dfa.fits_kernel_table());
+        assert_eq!(dfa.start(), 0);
+        let table = kernel_table(&dfa);
+        for &i in sids {
+            let p = &patterns[i as usize];
+            let mut hay = b"GET /?q=".to_vec();
+            hay.extend_from_slice(&p.bytes);
+            // Bytes after the match, some of them in the same run.
+            hay.extend_from_slice(b" HTTP/1.1\r\nHost: sig3-0001-y\r\n\r\n");
+            for run in [1, 16, 64] {
+                let state = kernel_walk(&table, &dfa, &hay, run).expect("kernel hit");
+                assert_eq!(dfa.match_table()[state as usize].sid, i, "run of {run}");
+            }
+            assert_eq!(dfa.find(&hay).map(|(_, sid)| sid), Some(i));
+        }
+        assert_eq!(kernel_walk(&table, &dfa, benign, 16), None);
     }
 
     #[test]
@@ -592,24 +636,20 @@ mod tests {
                 Pattern::new(format!("{h:016x}/{i}"), i)
             })
             .collect();
-        let dfa = CompiledDfa::compile(&patterns).unwrap();
-        assert!(dfa.transitions() as usize <= sensor_common::enforce::DFA_MAX_TRANSITIONS);
-        let table = kernel_table(&dfa);
-        let start_row = 4 * dfa.start() * dfa.class_count();
-        let classes = dfa.class_count();
-        for i in [0u32, 1, 500, 998, 999] {
-            let p = &patterns[i as usize];
-            let mut hay = b"GET /?q=".to_vec();
-            hay.extend_from_slice(&p.bytes);
-            // Bytes after the match, some of them in the same run.
-            hay.extend_from_slice(b" HTTP/1.1\r\nHost: sig3-0001-y\r\n\r\n");
-            for run in [1, 16, 64] {
-                let state = kernel_walk(&table, classes, start_row, &hay, run).expect("kernel hit");
-                assert_eq!(dfa.match_table()[state as usize].sid, i, "run of {run}");
-            }
-            assert_eq!(dfa.find(&hay).map(|(_, sid)| sid), Some(i));
-        }
         let benign = b"GET /index.html HTTP/1.1\r\nHost: sig3-0001-y\r\n\r\n";
-        assert_eq!(kernel_walk(&table, classes, start_row, benign, 16), None);
+        assert_kernel_walk_finds(&patterns, &[0, 1, 500, 998, 999], benign);
+    }
+
+    /// More than 128 byte classes: the class map holds classes undoubled
+    /// and the walk doubles them.
+    #[test]
+    fn the_kernel_table_takes_more_than_128_classes() {
+        let patterns: Vec<Pattern> = (0..150u8)
+            .map(|i| Pattern::new(vec![i + 1, 254 - i, b'!'], u32::from(i)))
+            .collect();
+        let dfa = CompiledDfa::compile(&patterns).unwrap();
+        assert!(dfa.class_count() > 128, "{}", dfa.class_count());
+        assert_eq!(dfa_class_shift(dfa.class_count()), 1);
+        assert_kernel_walk_finds(&patterns, &[0, 77, 149], b"GET /index.html HTTP/1.1\r\n");
     }
 }
