@@ -25,7 +25,8 @@ use crate::{SCRATCH, global};
 #[unsafe(no_mangle)]
 static DFA_BANK_STATES: u32 = 0;
 
-/// Each bank's automaton, one 4 MiB value: transitions and class map.
+/// Each bank's automaton, one 4 MiB value: class map, rows of transitions and
+/// the units of match states.
 #[map]
 static DFA_TABLE: Array<DfaTable> = Array::with_max_entries(2, 0);
 
