@@ -46,7 +46,7 @@ fn run_case(lab: &LabGuard, case: &Case, work: &Path) -> Result<(), String> {
     let sensor = start_sensor(lab, case, &eve)?;
     let sent = lab
         .lab
-        .inject(&case.pcap, false)
+        .inject(&case.pcap, case.live_topspeed)
         .map_err(|e| e.to_string())?;
     if sent.packets == 0 || sent.failed > 0 {
         return Err(format!("injection: {sent:?}"));
