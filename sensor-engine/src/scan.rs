@@ -316,6 +316,34 @@ impl PairLit {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn scan32(&self, hay: &[u8], starts: usize, f: &mut impl FnMut(usize)) -> usize {
+        let mut s = 0;
+        loop {
+            // SAFETY: the CPU has AVX2; `starts` is as required.
+            let (at, m) = unsafe { self.next_hit32(hay, starts, s) };
+            if m == 0 {
+                return at;
+            }
+            self.confirm(hay, at, m.into(), f);
+            s = at + 32;
+        }
+    }
+
+    /// [`Self::scan32`]'s steps from start `s` on up to the first where
+    /// both anchor bytes match: its first start and the starts (as bits),
+    /// or where the steps end and no starts.
+    ///
+    /// Out of line and calling nothing, so that its constants stay in
+    /// registers: with the confirmation (and its callback) in the same
+    /// loop, the compiler kept them on the stack and reloaded them on
+    /// every step.
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::scan32`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    unsafe fn next_hit32(&self, hay: &[u8], starts: usize, mut s: usize) -> (usize, u32) {
         use std::arch::x86_64::{
             _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
             _mm256_or_si256, _mm256_set1_epi8,
@@ -325,23 +353,27 @@ impl PairLit {
             _mm256_set1_epi8(self.a1 as i8),
             _mm256_set1_epi8(self.a2 as i8),
         );
-        let p = hay.as_ptr();
-        let mut s = 0;
+        let (p1, p2) = (
+            hay.as_ptr().wrapping_add(self.i1),
+            hay.as_ptr().wrapping_add(self.i2),
+        );
         while s + 32 <= starts {
             // SAFETY: reads end at `s + i2 + 32 <= starts + len - 1 =
             // hay.len()` (`i2 < len`).
             let m = unsafe {
-                let c1 = _mm256_or_si256(_mm256_loadu_si256(p.add(s + self.i1).cast()), fold);
-                let c2 = _mm256_or_si256(_mm256_loadu_si256(p.add(s + self.i2).cast()), fold);
+                let c1 = _mm256_or_si256(_mm256_loadu_si256(p1.add(s).cast()), fold);
+                let c2 = _mm256_or_si256(_mm256_loadu_si256(p2.add(s).cast()), fold);
                 _mm256_movemask_epi8(_mm256_and_si256(
                     _mm256_cmpeq_epi8(c1, b1),
                     _mm256_cmpeq_epi8(c2, b2),
                 )) as u32
             };
-            self.confirm(hay, s, m.into(), f);
+            if m != 0 {
+                return (s, m);
+            }
             s += 32;
         }
-        s
+        (s, 0)
     }
 
     /// Calls `f` for each start of the literal in `hay`.
