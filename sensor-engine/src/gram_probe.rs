@@ -104,16 +104,14 @@ pub(crate) unsafe fn probe(
     // Whole steps: all 8 positions hold a gram (`p + 7s + 4 <= p + 4s +
     // 16` for `s <= 4`), both loads are inside `hay`.
     while p + 4 * s + 16 <= n {
-        // SAFETY: `p + 4s + 16 <= n`; the bitmap is large enough.
-        let m = unsafe {
-            let v = _mm256_set_m128i(
-                _mm_loadu_si128(at.add(p + 4 * s).cast()),
-                _mm_loadu_si128(at.add(p).cast()),
-            );
-            step(&c, v, c.idx)
-        };
-        report(m, p, s, &mut hit);
-        p += 8 * s;
+        // SAFETY: as `next_hit` requires.
+        let (q, m) = unsafe { next_hit(&c, hay, p, s) };
+        if m == 0 {
+            p = q;
+            break;
+        }
+        report(m, q, s, &mut hit);
+        p = q + 8 * s;
     }
     // The rest: each lane loaded from where its grams are, or from the
     // last 16 bytes (or the whole haystack, zero-padded, when shorter),
@@ -154,6 +152,39 @@ pub(crate) unsafe fn probe(
         report(m & ((1 << valid) - 1), p, s, &mut hit);
         p += 8 * s;
     }
+}
+
+/// The whole steps from `p` on (positions `p`, `p + s`, ...) up to the
+/// first with a hit: its first position and hit mask, or where the whole
+/// steps end and 0.
+///
+/// A loop of its own that calls nothing, so that the pointers and bounds
+/// stay in registers: with `hit` called in the same loop, the compiler
+/// kept them on the stack across the call and reloaded some on every step
+/// (25 instructions per step; here 21).
+///
+/// # Safety
+///
+/// As [`probe`]; `c` built for `hay` and stride `s`.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn next_hit(c: &Consts, hay: &[u8], mut p: usize, s: usize) -> (usize, u32) {
+    let (at, n) = (hay.as_ptr(), hay.len());
+    while p + 4 * s + 16 <= n {
+        // SAFETY: `p + 4s + 16 <= n`; the bitmap is large enough.
+        let m = unsafe {
+            let v = _mm256_set_m128i(
+                _mm_loadu_si128(at.add(p + 4 * s).cast()),
+                _mm_loadu_si128(at.add(p).cast()),
+            );
+            step(c, v, c.idx)
+        };
+        if m != 0 {
+            return (p, m);
+        }
+        p += 8 * s;
+    }
+    (p, 0)
 }
 
 #[inline(always)]
