@@ -29,8 +29,14 @@ use crate::scan::rank;
 const W: usize = 3;
 const BUCKETS: usize = 8;
 
-/// Shortest literal Teddy takes.
+/// Shortest literal Teddy keys by a whole window.
 pub(crate) const MIN_LEN: usize = W;
+
+/// Shortest literal Teddy takes: a 2-byte literal is keyed by a window
+/// whose last byte is any byte (its bucket is set for every nibble), and
+/// an occurrence at the very end of a haystack, where no window starts,
+/// is checked apart ([`Teddy::scan`]).
+pub(crate) const MIN_LEN_SHORT: usize = 2;
 
 #[derive(Debug)]
 pub(crate) struct Teddy {
@@ -40,6 +46,8 @@ pub(crate) struct Teddy {
     /// Literals of bucket `b`: `lits[starts[b]..starts[b + 1]]`.
     starts: [u16; BUCKETS + 1],
     lits: Box<[TLit]>,
+    /// The 2-byte literals (indices into `lits`).
+    short: Box<[u16]>,
 }
 
 #[derive(Debug)]
@@ -56,10 +64,10 @@ impl Teddy {
         std::is_x86_feature_detected!("ssse3")
     }
 
-    /// A Teddy over lowercase literals of at least [`MIN_LEN`] bytes, as
-    /// (literal, pattern index).
+    /// A Teddy over lowercase literals of at least [`MIN_LEN_SHORT`]
+    /// bytes, as (literal, pattern index).
     pub(crate) fn new(lits: &[(&[u8], usize)]) -> Teddy {
-        assert!(lits.iter().all(|(l, _)| l.len() >= W));
+        assert!(lits.iter().all(|(l, _)| l.len() >= MIN_LEN_SHORT));
         let mut keyed: Vec<(Vec<u8>, TLit)> = lits
             .iter()
             .map(|&(lit, pattern)| {
@@ -67,6 +75,17 @@ impl Teddy {
                 // has, then the rarest by byte rank (`get` of `get //`,
                 // `a/5` of `user-agent: mozilla/5.0` matched every
                 // browser request).
+                if lit.len() < W {
+                    let window = lit.to_ascii_lowercase();
+                    return (
+                        window,
+                        TLit {
+                            at: 0,
+                            pattern,
+                            lit: lit.into(),
+                        },
+                    );
+                }
                 let at = (0..=lit.len() - W)
                     .min_by_key(|&o| {
                         (
@@ -104,16 +123,28 @@ impl Teddy {
                     hi[j][usize::from(v >> 4)] |= 1 << b;
                 }
             }
+            // A short window: any byte after it.
+            for j in window.len()..W {
+                lo[j]
+                    .iter_mut()
+                    .chain(hi[j].iter_mut())
+                    .for_each(|e| *e |= 1 << b);
+            }
         }
         // Empty buckets end where the previous one did.
         for b in 1..=BUCKETS {
             starts[b] = starts[b].max(starts[b - 1]);
         }
+        let lits: Box<[TLit]> = keyed.into_iter().map(|(_, l)| l).collect();
         Teddy {
             lo,
             hi,
             starts,
-            lits: keyed.into_iter().map(|(_, l)| l).collect(),
+            short: (0..lits.len())
+                .filter(|&k| lits[k].lit.len() < W)
+                .map(|k| k as u16)
+                .collect(),
+            lits,
         }
     }
 
@@ -137,8 +168,31 @@ impl Teddy {
     /// # Safety
     ///
     /// The CPU must have SSSE3 ([`Self::available`]).
-    #[target_feature(enable = "ssse3")]
+    #[inline]
     pub(crate) unsafe fn scan(&self, hay: &[u8], reg: Option<__m128i>, f: &mut impl FnMut(usize)) {
+        // SAFETY: the caller's.
+        unsafe { self.scan_windows(hay, reg, f) };
+        // The 2-byte literals in the last two bytes, where no window
+        // starts (after the windows: starts stay in ascending order).
+        if !self.short.is_empty()
+            && let Some(start) = hay.len().checked_sub(MIN_LEN_SHORT)
+        {
+            for &k in self.short.iter() {
+                let l = &self.lits[usize::from(k)];
+                if eq_lowercase(&hay[start..], &l.lit) {
+                    f(l.pattern);
+                }
+            }
+        }
+    }
+
+    /// [`Self::scan`] at the starts of whole windows.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have SSSE3 ([`Self::available`]).
+    #[target_feature(enable = "ssse3")]
+    unsafe fn scan_windows(&self, hay: &[u8], reg: Option<__m128i>, f: &mut impl FnMut(usize)) {
         let n = hay.len();
         if n < W {
             return;
@@ -448,7 +502,8 @@ impl Tables {
 mod tests {
     use super::*;
 
-    /// A Teddy reports exactly the literals a naive search finds, at every
+    /// A Teddy reports exactly the literals a naive search finds (2-byte
+    /// ones included), at every
     /// haystack length (one register, SSSE3 steps, AVX2 steps and the
     /// last AVX2 step that overlaps those done), with one literal planted
     /// anywhere, the last position included, in filler that matches none.
@@ -457,7 +512,9 @@ mod tests {
         if !Teddy::available() {
             return;
         }
-        let lits: [&[u8]; 5] = [b"abc", b"b/a", b"cab.", b"/ab", b"..c"];
+        // Two-byte ones too (their last window byte is any byte; at the
+        // very end no window starts).
+        let lits: [&[u8]; 7] = [b"abc", b"b/a", b"cab.", b"/ab", b"..c", b"a/", b"c."];
         let keyed: Vec<(&[u8], usize)> = lits.iter().enumerate().map(|(i, l)| (*l, i)).collect();
         let teddy = Teddy::new(&keyed);
         for len in 0..140 {
