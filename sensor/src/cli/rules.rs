@@ -77,7 +77,7 @@ pub fn ips_section(set: &RuleSet, verbose: bool) -> Option<ReportSection> {
                 dfa.class_count(),
                 dfa.transitions(),
                 DFA_MAX_TRANSITIONS,
-                dfa.states() * dfa.row_units(),
+                dfa.table_units(),
                 DFA_MAX_ROW_UNITS,
             );
             json!({
@@ -85,7 +85,7 @@ pub fn ips_section(set: &RuleSet, verbose: bool) -> Option<ReportSection> {
                 "classes": dfa.class_count(),
                 "transitions": dfa.transitions(),
                 "limit": DFA_MAX_TRANSITIONS,
-                "row_units": dfa.states() * dfa.row_units(),
+                "row_units": dfa.table_units(),
                 "row_unit_limit": DFA_MAX_ROW_UNITS,
             })
         }

@@ -135,10 +135,29 @@ impl CompiledDfa {
         dfa_row_units(self.class_count)
     }
 
+    /// 64-byte units all its rows take in the kernel's table.
+    pub fn table_units(&self) -> u32 {
+        self.states() * self.row_units()
+    }
+
     /// Whether the kernel's table takes this automaton: at most 65,536 row
     /// units (4 MiB) of rows.
     pub fn fits_kernel_table(&self) -> bool {
         dfa_fits(self.states(), self.class_count)
+    }
+
+    /// The states that complete a pattern, in order: those some transition
+    /// leads to with [`DFA_MATCH_BIT`].
+    pub(crate) fn match_states(&self) -> Vec<u32> {
+        let mut states: Vec<u32> = self
+            .transitions
+            .iter()
+            .filter(|&&t| t & DFA_MATCH_BIT != 0)
+            .map(|&t| t & !DFA_MATCH_BIT)
+            .collect();
+        states.sort_unstable();
+        states.dedup();
+        states
     }
 
     /// Runs the automaton over `haystack` exactly as the kernel does and

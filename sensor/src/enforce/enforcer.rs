@@ -373,10 +373,10 @@ impl Enforcer {
                 Kind::Capacity,
                 format!(
                     "an automaton of {} states by {} byte classes does not fit the kernel's \
-                     table: {} rows of {} 64-byte units each, and the table holds {} units",
+                     table: its rows take {} 64-byte units ({} each), the table holds {}",
                     dfa.states(),
                     dfa.class_count(),
-                    dfa.states(),
+                    dfa.table_units(),
                     dfa.row_units(),
                     sensor_common::enforce::DFA_MAX_ROW_UNITS,
                 ),
@@ -421,12 +421,10 @@ impl Enforcer {
             .set(bank, table, 0)
             .map_err(|e| EnforceError::map("DFA_TABLE", e))?;
         let state_base = bank * self.limits.dfa_states;
-        for (i, &m) in dfa.match_table().iter().enumerate() {
-            if m != DfaMatch::default() {
-                self.dfa_matches
-                    .set(state_base + i as u32, m, 0)
-                    .map_err(|e| EnforceError::map("DFA_MATCHES", e))?;
-            }
+        for state in dfa.match_states() {
+            self.dfa_matches
+                .set(state_base + state, dfa.match_table()[state as usize], 0)
+                .map_err(|e| EnforceError::map("DFA_MATCHES", e))?;
         }
         Ok(Bank {
             states: dfa.states(),
@@ -508,8 +506,9 @@ impl Enforcer {
 }
 
 /// `dfa` as the kernel walks it (see `sensor_common::enforce::Bank`): the
-/// class map with classes doubled (up to 128 classes), rows in state order each on its own
-/// 64-byte units, transitions holding the next row's unit, every
+/// class map with classes doubled (up to 128 classes), rows in state order
+/// each on its own 64-byte units, transitions holding the next row's unit,
+/// every
 /// transition of a state that completes a pattern leading back to it (the
 /// walk tests for a match once per run of bytes, not per byte), and those
 /// states' units marked in `matches`. The caller checked that it fits
@@ -525,16 +524,12 @@ fn kernel_table(dfa: &CompiledDfa) -> Box<DfaTable> {
     };
     let source = dfa.transition_table();
     let entries_per_unit = sensor_common::enforce::DFA_ROW_UNIT / 2;
-    let matching: std::collections::HashSet<u32> = source
-        .iter()
-        .filter(|&&t| t & DFA_MATCH_BIT != 0)
-        .map(|&t| t & !DFA_MATCH_BIT)
-        .collect();
+    let matching = dfa.match_states();
     for (state, row) in source.chunks(classes).enumerate() {
         let state = state as u32;
         let at = state as usize * units * entries_per_unit;
         let out = &mut table.transitions[at..at + classes];
-        if matching.contains(&state) {
+        if matching.binary_search(&state).is_ok() {
             out.fill(unit_of(state));
             table.matches[usize::from(unit_of(state))] = 1;
         } else {
