@@ -178,6 +178,10 @@ pub struct Bank {
     /// from the start state `max_len - 1` bytes early reaches the true state
     /// (the multi-lane walk relies on it).
     pub max_len: u32,
+    /// Distance between the windows the gram filter samples
+    /// ([`GramFilter`]); 0 when the bank has no filter and every payload is
+    /// walked whole.
+    pub gram_stride: u32,
 }
 
 /// Bits of [`Bank::blocks`].
@@ -290,6 +294,57 @@ pub struct DfaResume {
 /// callback's cost over several bytes.
 pub const DFA_BYTES_PER_STEP: u32 = 64;
 
+/// log2 of the bits of a [`GramFilter`].
+pub const GRAM_FILTER_BITS_LOG2: u32 = 22;
+/// Bytes of a [`GramFilter`].
+pub const GRAM_FILTER_BYTES: usize = 1 << (GRAM_FILTER_BITS_LOG2 - 3);
+/// Bytes of a gram: the filter's windows are read as one 32-bit load.
+pub const GRAM_LEN: u32 = 4;
+/// Shortest pattern a bank with a filter holds, so that the stride
+/// (`shortest - GRAM_LEN + 1`) is at least 3: at smaller strides sampling
+/// costs about what the walk does.
+pub const GRAM_MIN_PATTERN_LEN: u32 = 6;
+/// ORed into a window before hashing: folds ASCII case (and, harmlessly,
+/// some other byte pairs: the filter only has to let every occurrence
+/// through).
+pub const GRAM_FOLD: u32 = 0x2020_2020;
+
+/// The bit of a [`GramFilter`] that stands for the 4-byte window `window`
+/// (its bytes read little-endian): a multiplicative hash of the window
+/// folded by [`GRAM_FOLD`], its top bits. 64-bit arithmetic: BPF's 64-bit
+/// multiply and shift leave nothing to mask, where a 32-bit hash compiled to
+/// two more instructions per window.
+#[inline(always)]
+pub const fn gram_bit(window: u32) -> u64 {
+    gram_bit_of_folded((window | GRAM_FOLD) as u64, GRAM_HASH)
+}
+
+/// The multiplier of [`gram_bit`]'s hash.
+pub const GRAM_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// [`gram_bit`] of a window already folded, with the multiplier passed in
+/// (the kernel keeps it in a register).
+#[inline(always)]
+pub const fn gram_bit_of_folded(folded: u64, hash: u64) -> u64 {
+    folded.wrapping_mul(hash) >> (64 - GRAM_FILTER_BITS_LOG2)
+}
+
+/// Value of `GRAM_FILTER`, one per bank: a bit per hashed 4-byte window of
+/// the bank's patterns ([`gram_bit`]).
+///
+/// When every pattern is at least `L` bytes long and spelled as it is
+/// matched (no percent-decoded URI pattern), every occurrence holds one of
+/// the windows starting at a multiple of `L - 3`. The kernel then samples
+/// only those windows, a load, a hash and a bit test per `L - 3` bytes, and
+/// walks the automaton only around a window whose bit is set, instead of
+/// over the whole payload (seven instructions per byte and lane).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GramFilter {
+    /// Bit `b` is `bits[b >> 3] >> (b & 7) & 1`.
+    pub bits: [u8; GRAM_FILTER_BYTES],
+}
+
 /// Bits of the `PATTERN_DIRECTIONS` load-time global.
 pub mod directions {
     /// Run the automaton on ingress packets (client to server when attached
@@ -328,6 +383,7 @@ mod pod {
     unsafe impl aya::Pod for super::DfaTable {}
     unsafe impl aya::Pod for super::BodySkip {}
     unsafe impl aya::Pod for super::DfaResume {}
+    unsafe impl aya::Pod for super::GramFilter {}
 }
 
 const _: () = assert!(core::mem::size_of::<CidrKey>() == 21);

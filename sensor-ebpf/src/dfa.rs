@@ -14,12 +14,12 @@ use sensor_common::{
     RecordHeader,
     enforce::{
         Bank, DFA_BYTES_PER_STEP, DFA_MATCHES_OFFSET, DFA_ROW_UNIT_SHIFT, DFA_ROWS_OFFSET,
-        DfaMatch, DfaResume, DfaTable, FlowKey,
+        DfaMatch, DfaResume, DfaTable, FlowKey, GRAM_LEN,
     },
     record::MAX_SNAPLEN,
 };
 
-use crate::{SCRATCH, global};
+use crate::{SCRATCH, global, grams};
 
 /// States per bank; set at load time (the `DFA_MATCHES` map holds two banks).
 #[unsafe(no_mangle)]
@@ -142,6 +142,10 @@ fn split(len: u32, max_len: u32) -> Option<(u32, [u32; LANES])> {
 /// whole segment was walked and the automaton is not back at its start
 /// (benign traffic rarely leaves it at the end of a segment, so this seldom
 /// writes).
+///
+/// With a gram filter (`Bank::gram_stride`), a segment that starts from the
+/// start state is sampled instead ([`sampled`]), and walked only around the
+/// windows the filter lets through.
 #[inline(always)]
 pub fn scan(
     hdr: &RecordHeader,
@@ -167,6 +171,60 @@ pub fn scan(
             row = resume.row;
         }
     }
+    let sampled = if shape.gram_stride != 0 && row == start_row && len >= SAMPLED_MIN_LEN {
+        sampled(shape, bank, len)
+    } else {
+        None
+    };
+    let end_row = match sampled.or_else(|| whole(shape, bank, row, len)) {
+        Some(Walked::Hit(unit)) => {
+            let state = unit.checked_div(shape.row_units)?;
+            return DFA_MATCHES
+                .get(bank * global(&DFA_BANK_STATES) + state)
+                .copied();
+        }
+        Some(Walked::End(end_row)) => end_row,
+        None => return None,
+    };
+    if tcp && end_row != start_row && len == hdr.payload_len as u32 {
+        let resume = DfaResume {
+            next_seq: hdr.seq.wrapping_add(len),
+            row: end_row,
+            generation,
+            _pad: 0,
+        };
+        if let Some(flag) = DFA_RESUME_USED.get_ptr_mut(0) {
+            // SAFETY: a map value pointer, valid for this program run.
+            unsafe { core::ptr::write_volatile(flag, 1) };
+        }
+        let _ = DFA_RESUME.insert(key, resume, 0);
+    }
+    None
+}
+
+/// Payloads shorter than this are walked whole even with a gram filter:
+/// the walk of a few dozen bytes costs no more than sampling them and
+/// walking the tail.
+const SAMPLED_MIN_LEN: u32 = 64;
+
+/// Windows the filter lets through that [`sampled`] checks with a short
+/// walk each, before it gives up and walks the whole payload (a payload
+/// full of the patterns' grams).
+const MAX_CHECKED_WINDOWS: usize = 8;
+
+/// How a walk ended.
+enum Walked {
+    /// A lane reached a match state: its row's unit.
+    Hit(u32),
+    /// The walk reached the payload's end in this row, matching nothing.
+    End(u32),
+}
+
+/// The whole payload's walk, from `row`, in four lanes when it is long
+/// enough. `None` when a map is missing.
+#[inline(always)]
+fn whole(shape: &Bank, bank: u32, row: u32, len: u32) -> Option<Walked> {
+    let start_row = shape.start_row;
     let (lanes, lane_len, starts) = match split(len, shape.max_len) {
         Some((lane_len, starts)) => (LANES as u32, lane_len, starts),
         None => (1, len, [0; LANES]),
@@ -190,31 +248,88 @@ pub fn scan(
     // no context (it finds the walk in `DFA_WALK`).
     unsafe { bpf_loop(lane_len, step as *mut c_void, core::ptr::null_mut(), 0) };
     if walk.hit != 0 {
-        let state = (walk.hit - 1).checked_div(shape.row_units)?;
-        return DFA_MATCHES
-            .get(bank * global(&DFA_BANK_STATES) + state)
-            .copied();
+        return Some(Walked::Hit(walk.hit - 1));
     }
     // The state at the end of the payload: the last lane's.
-    let end_row = if lanes == 1 {
+    Some(Walked::End(if lanes == 1 {
         walk.rows[0]
     } else {
         walk.rows[LANES - 1]
+    }))
+}
+
+/// One lane's walk of payload bytes `from .. to` from the start state.
+#[inline(always)]
+fn part(shape: &Bank, bank: u32, from: u32, to: u32) -> Option<Walked> {
+    let start_row = shape.start_row;
+    let walk = DFA_WALK.get_ptr_mut(0)?;
+    // SAFETY: as in `whole`.
+    let walk = unsafe { &mut *walk };
+    *walk = Walk {
+        rows: [start_row; LANES],
+        starts: [0; LANES],
+        walked: from,
+        lane_len: to,
+        lanes: 1,
+        bank,
+        class_shift: shape.class_shift,
+        hit: 0,
     };
-    if tcp && end_row != start_row && len == hdr.payload_len as u32 {
-        let resume = DfaResume {
-            next_seq: hdr.seq.wrapping_add(len),
-            row: end_row,
-            generation,
-            _pad: 0,
+    // SAFETY: as in `whole`; a lane starts at `walked` and ends at
+    // `lane_len`.
+    unsafe {
+        bpf_loop(
+            to.saturating_sub(from),
+            step as *mut c_void,
+            core::ptr::null_mut(),
+            0,
+        )
+    };
+    if walk.hit != 0 {
+        return Some(Walked::Hit(walk.hit - 1));
+    }
+    Some(Walked::End(walk.rows[0]))
+}
+
+/// The walk a gram filter allows: sample the windows on the stride's grid,
+/// in order; from each window whose bit is set, walk from `stride - 1`
+/// bytes before it to `max_len` bytes after it. That covers every
+/// occurrence whose first sampled window it is (an occurrence's first
+/// sampled window starts at most `stride - 1` bytes into it, and its bit is
+/// set), and the windows are taken in order, so each occurrence is walked
+/// whole from its first sampled window. With no match, walk the last
+/// `max_len - 1` bytes from the start
+/// state, which ends in the state a walk of the whole payload would (no
+/// state is deeper than the longest pattern), for the resume point. `None`:
+/// walk the whole payload instead (too many windows let through, or a
+/// missing map).
+#[inline(always)]
+fn sampled(shape: &Bank, bank: u32, len: u32) -> Option<Walked> {
+    let stride = shape.gram_stride;
+    let max_len = shape.max_len;
+    let last = len - GRAM_LEN;
+    let mut from = 0;
+    for _ in 0..MAX_CHECKED_WINDOWS {
+        let Some(at) = grams::next_hit(bank, from, last, stride).ok()? else {
+            return part(shape, bank, len.saturating_sub(max_len - 1), len);
         };
-        if let Some(flag) = DFA_RESUME_USED.get_ptr_mut(0) {
-            // SAFETY: a map value pointer, valid for this program run.
-            unsafe { core::ptr::write_volatile(flag, 1) };
+        let walked = part(
+            shape,
+            bank,
+            at.saturating_sub(stride - 1),
+            min(at + max_len, len),
+        )?;
+        if let Walked::Hit(_) = walked {
+            return Some(walked);
         }
-        let _ = DFA_RESUME.insert(key, resume, 0);
+        from = at + stride;
     }
     None
+}
+
+#[inline(always)]
+fn min(a: u32, b: u32) -> u32 {
+    if a < b { a } else { b }
 }
 
 const STEP: u64 = DFA_BYTES_PER_STEP as u64;

@@ -18,6 +18,7 @@
 mod body;
 mod dfa;
 mod enforce;
+mod grams;
 mod parse;
 
 use aya_ebpf::{

@@ -99,11 +99,41 @@ fn pattern_sets() -> Vec<(&'static str, Vec<Pattern>)> {
             pattern.in_decoded_uri()
         })
         .collect();
+    // Patterns of 6 bytes or more, none decoded: the kernel samples every
+    // third 4-byte window through the gram filter and walks only around
+    // the windows it lets through (half of them case-insensitive).
+    let sampled = (0..1000)
+        .map(|i| {
+            let len = 6 + rng.below(12);
+            let bytes = random_bytes(&mut rng, len);
+            if i % 2 == 0 {
+                Pattern::new(bytes, 40_000 + i)
+            } else {
+                Pattern::nocase(bytes, 40_000 + i)
+            }
+        })
+        .collect();
     vec![
         ("1,500 short patterns", many),
         ("mixed lengths", mixed),
         ("decoded-URI patterns", uri),
+        ("sampled: 1,000 patterns of 6 to 17 bytes", sampled),
     ]
+}
+
+/// Plants `count` patterns cut short by their last byte in `payload`:
+/// windows the gram filter lets through where no pattern completes, so
+/// that the kernel walks around many of them (and, past its limit, walks
+/// the whole payload).
+fn plant_decoys(rng: &mut Lcg, payload: &mut [u8], patterns: &[Pattern], count: usize) {
+    for _ in 0..count {
+        let pattern = &patterns[rng.below(patterns.len())].bytes;
+        let decoy = &pattern[..pattern.len() - 1];
+        if decoy.len() <= payload.len() {
+            let at = rng.below(payload.len() - decoy.len() + 1);
+            payload[at..at + decoy.len()].copy_from_slice(decoy);
+        }
+    }
 }
 
 /// How user space decodes a URI (escapes, then backslashes as slashes,
@@ -245,6 +275,32 @@ fn payloads(rng: &mut Lcg, patterns: &[Pattern], count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A pattern split across two in-order segments is found in the second:
+/// a sampled segment still saves where the automaton stopped (from its
+/// walk of the segment's tail), and the next one resumes there.
+fn split_patterns_are_found(capture: &KernelCapture, rng: &mut Lcg, patterns: &[Pattern]) {
+    for k in 0..50u32 {
+        let pattern = &patterns[rng.below(patterns.len())].bytes;
+        let cut = 1 + rng.below(pattern.len() - 1);
+        // Filler that is in no pattern (`#` is not in the alphabet).
+        let mut first = vec![b'#'; 200 + rng.below(200)];
+        first.extend_from_slice(&pattern[..cut]);
+        let mut second = pattern[cut..].to_vec();
+        second.extend(vec![b'#'; 100]);
+        let seq = 0x4000_0000 + (k << 20);
+        let run = |seq: u32, payload: &[u8]| {
+            let frame = tcp_frame_seq(PORT, seq, payload);
+            capture
+                .test_run(Direction::Ingress, &frame, 1)
+                .unwrap()
+                .retval
+        };
+        assert_eq!(run(seq, &first), PASS, "first part of {pattern:?}");
+        let second_seq = seq.wrapping_add(first.len() as u32);
+        assert_eq!(run(second_seq, &second), DROP, "{pattern:?} cut at {cut}");
+    }
+}
+
 #[test]
 fn kernel_automaton_agrees_with_a_naive_search() {
     let _serial = serial();
@@ -261,6 +317,8 @@ fn kernel_automaton_agrees_with_a_naive_search() {
                     ..BlockSet::default()
                 };
                 let dfa = CompiledDfa::compile(&patterns).unwrap();
+                let sampled = label.starts_with("sampled");
+                assert_eq!(dfa.grams().is_some(), sampled, "{label}: gram filter");
                 let mut config = CaptureConfig::new(&iface);
                 config.enforce.mode = Mode::Ips;
                 config.enforce.limits = EnforceLimits::fitting(&dfa);
@@ -270,7 +328,18 @@ fn kernel_automaton_agrees_with_a_naive_search() {
                 let mut capture = KernelCapture::attach(&config).unwrap();
                 capture.enforcer().unwrap().replace(&set).unwrap();
                 let (mut dropped, mut passed) = (0, 0);
-                for (i, payload) in payloads(&mut rng, &patterns, 800).iter().enumerate() {
+                let mut payloads = payloads(&mut rng, &patterns, 800);
+                if sampled {
+                    // A third of the payloads: up to 20 decoys each (they
+                    // may overwrite a planted pattern: the naive search
+                    // decides what is expected either way).
+                    for (i, payload) in payloads.iter_mut().enumerate() {
+                        if i % 3 == 1 {
+                            plant_decoys(&mut rng, payload, &patterns, i % 21);
+                        }
+                    }
+                }
+                for (i, payload) in payloads.iter().enumerate() {
                     let expected = patterns.iter().any(|p| finds(p, payload));
                     assert_eq!(dfa.find(payload).is_some(), expected, "user-space walk");
                     // Sequence numbers far apart: no payload resumes
@@ -293,6 +362,9 @@ fn kernel_automaton_agrees_with_a_naive_search() {
                 }
                 // The cases exercised both outcomes.
                 assert!(dropped > 200 && passed > 200, "{label}: {dropped} {passed}");
+                if sampled {
+                    split_patterns_are_found(&capture, &mut rng, &patterns);
+                }
             }
         })
         .join()

@@ -111,3 +111,33 @@ fn patterns_that_do_not_fit_are_reported() {
         "{text}"
     );
 }
+
+/// Drop-rule patterns of 6 bytes or more, none of the decoded URI, get a
+/// gram filter sampling every `shortest - 3` bytes; one short pattern takes
+/// it away, and both are reported.
+#[test]
+fn the_gram_filter_is_reported() {
+    let long = "drop tcp any any -> any any (msg:\"a\"; content:\"evil-payload-1\"; sid:1;)\n\
+                drop tcp any any -> any any (msg:\"b\"; content:\"another-bad\"; nocase; sid:2;)\n";
+    let (ok, json) = vigil_check(long, &["--json"]);
+    assert!(ok);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    // "another-bad" is 11 bytes: 8 windows apart, every occurrence holds one.
+    assert_eq!(doc["ips"]["automaton"]["gram_stride"], 8);
+    let fill = doc["ips"]["automaton"]["gram_fill"].as_f64().unwrap();
+    assert!(fill > 0.0 && fill < 0.001, "{fill}");
+    let (_, text) = vigil_check(long, &[]);
+    assert!(
+        text.contains("samples a 4-byte window every 8 bytes"),
+        "{text}"
+    );
+
+    let short =
+        format!("{long}drop tcp any any -> any any (msg:\"c\"; content:\"abcde\"; sid:3;)\n");
+    let (ok, json) = vigil_check(&short, &["--json"]);
+    assert!(ok);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert!(doc["ips"]["automaton"]["gram_stride"].is_null());
+    let (_, text) = vigil_check(&short, &[]);
+    assert!(text.contains("gram filter: none"), "{text}");
+}

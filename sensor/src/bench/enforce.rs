@@ -111,6 +111,8 @@ impl Configuration {
                 states: dfa.states(),
                 classes: dfa.class_count(),
                 table_kib: dfa.transitions() as usize * 4 / 1024,
+                gram_stride: dfa.grams().map(|g| g.stride()),
+                gram_fill_percent: dfa.grams().map(|g| 100.0 * g.fill()),
             };
             (EnforceLimits::fitting(&dfa), Some(shape))
         };
@@ -131,6 +133,10 @@ pub struct AutomatonShape {
     pub states: u32,
     pub classes: u32,
     pub table_kib: usize,
+    /// The gram filter's sampling stride (none: every payload walked whole).
+    pub gram_stride: Option<u32>,
+    /// Share of the gram filter's bits set, in percent.
+    pub gram_fill_percent: Option<f64>,
 }
 
 /// `BPF_PROG_TEST_RUN` medians for one configuration, ns per run.
@@ -536,9 +542,15 @@ impl EnforceReport {
         use std::fmt::Write as _;
         let mut out = String::new();
         for a in &self.automata {
+            let grams = match (a.gram_stride, a.gram_fill_percent) {
+                (Some(stride), Some(fill)) => {
+                    format!("gram filter sampling every {stride} bytes, {fill:.2}% of its bits set")
+                }
+                _ => "no gram filter".to_string(),
+            };
             let _ = writeln!(
                 out,
-                "{} patterns: {} states x {} classes ({} KiB of transitions)",
+                "{} patterns: {} states x {} classes ({} KiB of transitions), {grams}",
                 a.patterns, a.states, a.classes, a.table_kib
             );
         }

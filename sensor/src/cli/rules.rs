@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use sensor_common::enforce::{DFA_MAX_ROW_UNITS, DFA_MAX_TRANSITIONS};
+use sensor_common::enforce::{
+    DFA_MAX_ROW_UNITS, DFA_MAX_TRANSITIONS, GRAM_FILTER_BYTES, GRAM_MIN_PATTERN_LEN,
+};
 use sensor_rules::{
     cli::{CheckArgs, ReportSection},
     ruleset::RuleSet,
@@ -80,6 +82,21 @@ pub fn ips_section(set: &RuleSet, verbose: bool) -> Option<ReportSection> {
                 dfa.table_units(),
                 DFA_MAX_ROW_UNITS,
             );
+            let _ = match dfa.grams() {
+                Some(grams) => writeln!(
+                    text,
+                    "    gram filter: the kernel samples a 4-byte window every {} bytes and walks \
+                     the automaton only around those it lets through ({} of its {} bits set)",
+                    grams.stride(),
+                    grams.bits_set(),
+                    GRAM_FILTER_BYTES * 8,
+                ),
+                None => writeln!(
+                    text,
+                    "    gram filter: none (a pattern shorter than {GRAM_MIN_PATTERN_LEN} bytes or \
+                     of the decoded URI): the kernel walks every payload whole",
+                ),
+            };
             json!({
                 "states": dfa.states(),
                 "classes": dfa.class_count(),
@@ -87,6 +104,8 @@ pub fn ips_section(set: &RuleSet, verbose: bool) -> Option<ReportSection> {
                 "limit": DFA_MAX_TRANSITIONS,
                 "row_units": dfa.table_units(),
                 "row_unit_limit": DFA_MAX_ROW_UNITS,
+                "gram_stride": dfa.grams().map(|g| g.stride()),
+                "gram_fill": dfa.grams().map(|g| g.fill()),
             })
         }
     };

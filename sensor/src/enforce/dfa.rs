@@ -10,7 +10,7 @@
 
 use sensor_common::enforce::{DfaMatch, dfa_fits, dfa_row_units};
 
-use super::{EnforceError, EnforceErrorKind, Pattern, determinize::determinize};
+use super::{EnforceError, EnforceErrorKind, GramSampling, Pattern, determinize::determinize};
 
 /// Set in a transition of [`CompiledDfa::transition_table`] when the next
 /// state completes a pattern; the low bits are the state's number.
@@ -30,6 +30,9 @@ pub struct CompiledDfa {
     matches: Vec<DfaMatch>,
     patterns: usize,
     max_len: u32,
+    /// The gram filter the kernel samples first, when the patterns allow
+    /// one.
+    grams: Option<GramSampling>,
 }
 
 impl CompiledDfa {
@@ -100,6 +103,7 @@ impl CompiledDfa {
             matches,
             patterns: patterns.len(),
             max_len: patterns.iter().map(Pattern::max_span).max().unwrap_or(0) as u32,
+            grams: GramSampling::build(patterns),
         })
     }
 
@@ -128,6 +132,13 @@ impl CompiledDfa {
     /// depth.
     pub fn max_pattern_len(&self) -> u32 {
         self.max_len
+    }
+
+    /// The gram filter the kernel samples before it walks (see
+    /// [`GramSampling`]); `None` when a pattern is too short or
+    /// percent-decoded, and the kernel walks every payload whole.
+    pub fn grams(&self) -> Option<&GramSampling> {
+        self.grams.as_ref()
     }
 
     /// 64-byte units each row takes in the kernel's table.

@@ -4,14 +4,14 @@ use std::collections::HashMap as StdHashMap;
 
 use aya::maps::{Array, HashMap, LpmTrie, Map, MapData};
 use sensor_common::enforce::{
-    ActiveState, Bank, BodySkip, CidrKey, DfaMatch, DfaTable, FlowKey, FlowVerdict, PortKey, Side,
-    action, blocks, dfa_class_shift,
+    ActiveState, Bank, BodySkip, CidrKey, DfaMatch, DfaTable, FlowKey, FlowVerdict, GramFilter,
+    PortKey, Side, action, blocks, dfa_class_shift,
 };
 
 use super::dfa::DFA_MATCH_BIT;
 use super::{
     BlockSet, Cidr, CompiledDfa, EnforceError, EnforceErrorKind as Kind, EnforceLimits, FlowTuple,
-    Mode, PortBlock, Protocol, Verdict,
+    GramSampling, Mode, PortBlock, Protocol, Verdict,
 };
 use crate::capture::KernelCapture;
 
@@ -33,6 +33,7 @@ pub struct Enforcer {
     banks: Array<MapData, Bank>,
     dfa_table: Array<MapData, DfaTable>,
     dfa_matches: Array<MapData, DfaMatch>,
+    gram_filter: Array<MapData, GramFilter>,
     body: HashMap<MapData, FlowKey, BodySkip>,
     /// Generation in force in the kernel.
     generation: u32,
@@ -67,6 +68,7 @@ impl KernelCapture {
         let banks = take("BANKS")?;
         let dfa_table = take("DFA_TABLE")?;
         let dfa_matches = take("DFA_MATCHES")?;
+        let gram_filter = take("GRAM_FILTER")?;
         let body = take("BODY_SKIP")?;
         fn open<T: TryFrom<Map, Error = aya::maps::MapError>>(
             name: &str,
@@ -85,6 +87,7 @@ impl KernelCapture {
             banks: open("BANKS", banks)?,
             dfa_table: open("DFA_TABLE", dfa_table)?,
             dfa_matches: open("DFA_MATCHES", dfa_matches)?,
+            gram_filter: open("GRAM_FILTER", gram_filter)?,
             body: open("BODY_SKIP", body)?,
             generation: 0,
             cidrs: StdHashMap::new(),
@@ -426,6 +429,11 @@ impl Enforcer {
                 .set(state_base + state, dfa.match_table()[state as usize], 0)
                 .map_err(|e| EnforceError::map("DFA_MATCHES", e))?;
         }
+        if let Some(grams) = dfa.grams() {
+            self.gram_filter
+                .set(bank, grams.filter(), 0)
+                .map_err(|e| EnforceError::map("GRAM_FILTER", e))?;
+        }
         Ok(Bank {
             states: dfa.states(),
             classes: dfa.class_count(),
@@ -434,6 +442,7 @@ impl Enforcer {
             class_shift: dfa_class_shift(dfa.class_count()),
             blocks: 0,
             max_len: dfa.max_pattern_len(),
+            gram_stride: dfa.grams().map_or(0, GramSampling::stride),
         })
     }
 

@@ -52,6 +52,7 @@ mod dfa;
 mod enforcer;
 mod error;
 mod flow;
+mod grams;
 mod pattern;
 
 pub use blockset::{BlockSet, PortBlock};
@@ -61,5 +62,6 @@ pub use dfa::CompiledDfa;
 pub use enforcer::Enforcer;
 pub use error::{EnforceError, EnforceErrorKind};
 pub use flow::{FlowTuple, Protocol, Verdict};
+pub use grams::GramSampling;
 pub use pattern::Pattern;
 pub use sensor_common::enforce::Side;
