@@ -319,6 +319,14 @@ pub const fn gram_bit(window: u32) -> u64 {
     gram_bit_of_folded((window | GRAM_FOLD) as u64, GRAM_HASH)
 }
 
+/// Fills a proper pattern prefix of fewer than [`GRAM_LEN`] bytes up to a
+/// window: the filter also holds, for each pattern, the windows of its first
+/// 1, 2 and 3 bytes followed by 3, 2 and 1 of these bytes, so that the kernel
+/// can tell from four lookups whether a segment may end inside an
+/// occurrence (and the automaton's state at its end matters to the next
+/// segment). A byte text seldom holds, unchanged by [`GRAM_FOLD`].
+pub const GRAM_PAD: u8 = 0xfe;
+
 /// The multiplier of [`gram_bit`]'s hash.
 pub const GRAM_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
 

@@ -297,8 +297,9 @@ fn part(shape: &Bank, bank: u32, from: u32, to: u32) -> Option<Walked> {
 /// occurrence whose first sampled window it is (an occurrence's first
 /// sampled window starts at most `stride - 1` bytes into it, and its bit is
 /// set), and the windows are taken in order, so each occurrence is walked
-/// whole from its first sampled window. With no match, walk the last
-/// `max_len - 1` bytes from the start
+/// whole from its first sampled window. With no match, and when the
+/// segment may end inside an occurrence (`grams::may_end_in_occurrence`),
+/// walk the last `max_len - 1` bytes from the start
 /// state, which ends in the state a walk of the whole payload would (no
 /// state is deeper than the longest pattern), for the resume point. `None`:
 /// walk the whole payload instead (too many windows let through, or a
@@ -311,6 +312,9 @@ fn sampled(shape: &Bank, bank: u32, len: u32) -> Option<Walked> {
     let mut from = 0;
     for _ in 0..MAX_CHECKED_WINDOWS {
         let Some(at) = grams::next_hit(bank, from, last, stride).ok()? else {
+            if !grams::may_end_in_occurrence(bank, len) {
+                return Some(Walked::End(shape.start_row));
+            }
             return part(shape, bank, len.saturating_sub(max_len - 1), len);
         };
         let walked = part(

@@ -13,7 +13,7 @@ use aya_ebpf::{
     maps::{Array, PerCpuArray},
 };
 use sensor_common::{
-    enforce::{GRAM_FOLD, GRAM_HASH, GRAM_LEN, GramFilter, gram_bit_of_folded},
+    enforce::{GRAM_FOLD, GRAM_HASH, GRAM_LEN, GRAM_PAD, GramFilter, gram_bit_of_folded},
     record::MAX_SNAPLEN,
 };
 
@@ -78,6 +78,41 @@ pub fn next_hit(bank: u32, from: u32, last: u32, stride: u32) -> Result<Option<u
         NO_HIT => Err(()),
         at => Ok(Some(at)),
     }
+}
+
+/// Whether the first `len` payload bytes of the scratch record may end
+/// inside a pattern occurrence: their last 4 bytes are a window of a
+/// pattern, or their last 3, 2 or 1 bytes begin one (entered padded with
+/// `GRAM_PAD`). When not, the automaton is back at its start state at the
+/// end of the segment, and its tail need not be walked for the next
+/// segment to resume from.
+#[inline(always)]
+pub fn may_end_in_occurrence(bank: u32, len: u32) -> bool {
+    const PAD: u64 = u32::from_le_bytes([GRAM_PAD; 4]) as u64;
+    let (Some(record), Some(filter)) = (SCRATCH.get_ptr(0), GRAM_FILTER.get_ptr(bank)) else {
+        return true;
+    };
+    // The check on the very value loaded from, for the verifier (opaque:
+    // LLVM would turn it into a check of `len` the verifier cannot relate).
+    let at = opaque((len as u64).wrapping_sub(GRAM_LEN as u64));
+    if at > (MAX_SNAPLEN as u32 - GRAM_LEN) as u64 {
+        return true;
+    }
+    let filter = filter as u64;
+    // SAFETY: per-CPU scratch, valid for the program run.
+    let payload = unsafe { (*record).payload.as_ptr() } as u64;
+    let last = load_folded(payload, at);
+    let hash = opaque(GRAM_HASH);
+    let mut any = 0;
+    for drop in 0..GRAM_LEN as u64 {
+        // The last `4 - drop` bytes, then the padding (folding leaves it).
+        let window = (last >> (8 * drop)) | (PAD << (32 - 8 * drop) & 0xffff_ffff);
+        let bit = gram_bit_of_folded(window, hash);
+        // SAFETY: as in `sample`.
+        let byte = unsafe { *((filter + (bit >> 3)) as *const u8) } as u64;
+        any |= byte >> (bit & 7);
+    }
+    any & 1 != 0
 }
 
 /// One `bpf_loop` iteration: up to [`SAMPLES_PER_STEP`] windows. Returns 1
