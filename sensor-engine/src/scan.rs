@@ -984,14 +984,13 @@ impl Grams {
             return;
         }
         if self.short.is_empty() {
-            let stride = self.stride;
-            let mut i = 0;
-            while i + GRAM <= hay.len() {
-                let g = fold_gram(&hay[i..]);
+            // Windows rather than indexing: no bounds checks per position
+            // (a third of the loop's instructions with them).
+            for (k, w) in hay.windows(GRAM).step_by(self.stride).enumerate() {
+                let g = fold_gram(w);
                 if test(g) {
-                    self.verify(hay, i, g, f);
+                    self.verify(hay, k * self.stride, g, f);
                 }
-                i += stride;
             }
             return;
         }
