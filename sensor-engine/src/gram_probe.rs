@@ -80,15 +80,42 @@ pub(crate) unsafe fn probe(
     bit_shift: u32,
     fold: u32,
     mul: u32,
-    mut hit: impl FnMut(usize),
+    hit: impl FnMut(usize),
 ) {
     debug_assert!((1..=MAX_STRIDE).contains(&stride));
     debug_assert!(bits.len() * 64 >= 1 << (32 - bit_shift));
+    // SAFETY (all arms): the caller's; the stride is the arm's.
+    unsafe {
+        match stride {
+            1 => probe_stride::<1>(hay, bits, bit_shift, fold, mul, hit),
+            2 => probe_stride::<2>(hay, bits, bit_shift, fold, mul, hit),
+            3 => probe_stride::<3>(hay, bits, bit_shift, fold, mul, hit),
+            _ => probe_stride::<4>(hay, bits, bit_shift, fold, mul, hit),
+        }
+    }
+}
+
+/// [`probe`] with stride `S`, a constant: the tail's count of valid
+/// positions divides by it (a `div` per tail step otherwise), and the
+/// step offsets fold into the addressing.
+///
+/// # Safety
+///
+/// As [`probe`].
+#[target_feature(enable = "avx2")]
+unsafe fn probe_stride<const S: usize>(
+    hay: &[u8],
+    bits: &[u64],
+    bit_shift: u32,
+    fold: u32,
+    mul: u32,
+    mut hit: impl FnMut(usize),
+) {
     let n = hay.len();
     if n < 4 {
         return;
     }
-    let s = stride;
+    let s = S;
     // SAFETY: AVX2 is enabled; a row of `GRAM_BYTES` is 32 bytes.
     let c = Consts {
         idx: unsafe { _mm256_loadu_si256(GRAM_BYTES[s - 1].as_ptr().cast()) },
@@ -105,7 +132,7 @@ pub(crate) unsafe fn probe(
     // 16` for `s <= 4`), both loads are inside `hay`.
     while p + 4 * s + 16 <= n {
         // SAFETY: as `next_hit` requires.
-        let (q, m) = unsafe { next_hit(&c, hay, p, s) };
+        let (q, m) = unsafe { next_hit::<S>(&c, hay, p) };
         if m == 0 {
             p = q;
             break;
@@ -154,7 +181,7 @@ pub(crate) unsafe fn probe(
     }
 }
 
-/// The whole steps from `p` on (positions `p`, `p + s`, ...) up to the
+/// The whole steps from `p` on (positions `p`, `p + S`, ...) up to the
 /// first with a hit: its first position and hit mask, or where the whole
 /// steps end and 0.
 ///
@@ -165,24 +192,25 @@ pub(crate) unsafe fn probe(
 ///
 /// # Safety
 ///
-/// As [`probe`]; `c` built for `hay` and stride `s`.
+/// As [`probe`]; `c` built for `hay` and stride `S`.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn next_hit(c: &Consts, hay: &[u8], mut p: usize, s: usize) -> (usize, u32) {
+unsafe fn next_hit<const S: usize>(c: &Consts, hay: &[u8], mut p: usize) -> (usize, u32) {
     let (at, n) = (hay.as_ptr(), hay.len());
-    while p + 4 * s + 16 <= n {
-        // SAFETY: `p + 4s + 16 <= n`; the bitmap is large enough.
-        let m = unsafe {
-            let v = _mm256_set_m128i(
-                _mm_loadu_si128(at.add(p + 4 * s).cast()),
-                _mm_loadu_si128(at.add(p).cast()),
-            );
-            step(c, v, c.idx)
-        };
+    // SAFETY: `q + 4S + 16 <= n`; the bitmap is large enough.
+    let step_at = |q: usize| unsafe {
+        let v = _mm256_set_m128i(
+            _mm_loadu_si128(at.add(q + 4 * S).cast()),
+            _mm_loadu_si128(at.add(q).cast()),
+        );
+        step(c, v, c.idx)
+    };
+    while p + 4 * S + 16 <= n {
+        let m = step_at(p);
         if m != 0 {
             return (p, m);
         }
-        p += 8 * s;
+        p += 8 * S;
     }
     (p, 0)
 }

@@ -496,3 +496,53 @@ fn response_only_buffers_are_ignored_on_requests() {
     let rule = r#"http any any -> any any (msg:"t"; http.stat_code; content:"200"; sid:1;)"#;
     assert!(!fires(rule, &req));
 }
+
+/// The literals of buffers that lie within another (method, raw URI and
+/// protocol within the request line, the raw header block within the
+/// payload) are looked for by one scan of the container: each is still
+/// found when its buffer lies within the container, when it does not,
+/// and when the container is missing; and one that occurs in the
+/// container only outside its buffer raises nothing.
+#[test]
+fn parts_of_a_container_are_found_wherever_they_lie() {
+    let text = [
+        r#"alert http any any -> any any (msg:"uri"; flow:to_server; http.uri.raw; content:"/secret.php"; sid:1;)"#,
+        r#"alert http any any -> any any (msg:"method"; flow:to_server; http.method; content:"PROPFIND"; sid:2;)"#,
+        r#"alert http any any -> any any (msg:"line"; flow:to_server; http.request_line; content:"HTTP/1.0"; sid:3;)"#,
+        r#"alert http any any -> any any (msg:"proto"; flow:to_server; http.protocol; content:"HTTP/1.0"; sid:4;)"#,
+        r#"alert http any any -> any any (msg:"raw"; flow:to_server; http.header.raw; content:"X-Evil: yes"; sid:5;)"#,
+        r#"alert http any any -> any any (msg:"head"; flow:to_server; content:"Host: example"; sid:6;)"#,
+    ]
+    .join("\n");
+    let rs = rules(&text);
+    let engine = EngineBuilder::new().rules(rs.clone()).build().unwrap();
+    let reference = Reference::new(rs).unwrap();
+    let head = b"PROPFIND /secret.php HTTP/1.0\r\nHost: example\r\nX-Evil: yes\r\n\r\n";
+    let whole = http_request(head).unwrap();
+    let mut cases: Vec<(&str, TestInput, Vec<u32>)> =
+        vec![("head", whole.clone(), vec![0, 1, 2, 3, 4, 5])];
+    let mut apart = whole.clone();
+    apart
+        .set(BufferId::HttpUriRaw, b"/x/secret.php")
+        .set(BufferId::HttpMethod, b"XPROPFIND")
+        .set(BufferId::HttpProtocol, b"HTTP/1.0 ")
+        .set(BufferId::HttpHeaderRaw, b"X-Evil: yes\r\n");
+    cases.push(("parts elsewhere", apart, vec![0, 1, 2, 3, 4, 5]));
+    let mut alone = whole.clone();
+    alone.bufs[BufferId::HttpRequestLine.index()] = None;
+    alone.bufs[BufferId::Payload.index()] = None;
+    cases.push(("no containers", alone, vec![0, 1, 3, 4]));
+    let mut outside =
+        http_request(b"GET /x HTTP/1.1 /secret.php PROPFIND HTTP/1.0\r\n\r\n").unwrap();
+    outside
+        .set(BufferId::HttpUriRaw, b"/x")
+        .set(BufferId::HttpProtocol, b"HTTP/1.1")
+        .set(BufferId::Payload, b"GET /x HTTP/1.1 X-Evil: yes\r\n\r\n");
+    cases.push(("only outside the parts", outside, vec![2]));
+    for (name, input, want) in &cases {
+        let mut scratch = Scratch::new();
+        let got = engine.matching_rules(input, &mut scratch).to_vec();
+        assert_eq!(got, reference.matching_rules(input), "{name}");
+        assert_eq!(&got, want, "{name}");
+    }
+}
