@@ -164,23 +164,20 @@ extern "C" fn sample(_index: u64, _ctx: *mut c_void) -> i64 {
             pos += stride;
         };
     }
+    macro_rules! four {
+        () => {
+            one!();
+            one!();
+            one!();
+            one!();
+        };
+    }
     // SAMPLES_PER_STEP of them, written out: LLVM kept a counted loop.
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
-    one!();
+    const _: () = assert!(SAMPLES_PER_STEP == 16);
+    four!();
+    four!();
+    four!();
+    four!();
     sampling.next = pos as u32;
     0
 }

@@ -12,7 +12,7 @@ use std::thread;
 use sensor_common::Direction;
 use support::{LabGuard, assert_no_vigil_programs, serial};
 use vigil::{
-    bench::frames::tcp_frame_seq,
+    bench::frames::{Lcg, tcp_frame_seq},
     capture::{CaptureConfig, KernelCapture},
     enforce::{BlockSet, CompiledDfa, EnforceLimits, Mode, Pattern},
     lab::{Side as LabSide, join_netns},
@@ -24,23 +24,6 @@ const PASS: u32 = u32::MAX;
 const DROP: u32 = 2;
 /// The classifier's default snap length: payload bytes it captures.
 const SNAPLEN: usize = 2048;
-
-/// A small deterministic generator (the test must replay the same cases).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as usize
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.next() % n
-    }
-}
 
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789${}()/.:;=-_% \r\n";
 

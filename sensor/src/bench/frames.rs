@@ -23,22 +23,47 @@ pub fn benign_request(page: u64) -> String {
 /// of injection payloads, from a fixed seed (the same set on every run).
 pub fn attack_patterns(n: usize) -> Vec<Pattern> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789${}()/.:;=-_%";
-    let mut seed: u64 = 0x5eed_1234_abcd_0001;
-    let mut next = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 33) as usize
-    };
+    let mut rng = Lcg(0x5eed_1234_abcd_0001);
     (0..n)
         .map(|i| {
-            let len = 10 + next() % 8;
+            let len = 10 + rng.below(8);
             let bytes: Vec<u8> = (0..len)
-                .map(|_| ALPHABET[next() % ALPHABET.len()])
+                .map(|_| ALPHABET[rng.below(ALPHABET.len())])
                 .collect();
             Pattern::new(bytes, 10_000 + i as u32)
         })
         .collect()
+}
+
+/// A small deterministic generator (a linear congruential one): synthetic
+/// inputs and the tests built on them must replay the same cases on every
+/// run.
+///
+/// ```
+/// use vigil::bench::frames::Lcg;
+///
+/// let (mut a, mut b) = (Lcg(7), Lcg(7));
+/// assert_eq!(a.next(), b.next());
+/// assert!(a.below(10) < 10);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next value, 31 bits.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize
+    }
+
+    /// The next value below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        self.next() % n
+    }
 }
 
 /// An Ethernet/IPv4/TCP frame from the lab client (10.77.0.1:40000) to the

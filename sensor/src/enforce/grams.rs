@@ -140,17 +140,7 @@ fn boxed_zeroed_filter() -> Box<GramFilter> {
 mod tests {
     use super::*;
 
-    /// A deterministic generator (no dependency for a test).
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as usize
-        }
-    }
+    use crate::bench::frames::Lcg;
 
     fn random_patterns(rng: &mut Lcg, n: usize, min: usize, max: usize) -> Vec<Pattern> {
         const ALPHABET: &[u8] = b"abcdefghijKLMNOPqrstuvwxyz0123456789${}()/.:;=-_%";
