@@ -229,11 +229,7 @@ fn whole(shape: &Bank, bank: u32, row: u32, len: u32) -> Option<Walked> {
         Some((lane_len, starts)) => (LANES as u32, lane_len, starts),
         None => (1, len, [0; LANES]),
     };
-    let walk = DFA_WALK.get_ptr_mut(0)?;
-    // SAFETY: per-CPU map value, valid for this program run; the program
-    // is not preempted by another use of it on this CPU.
-    let walk = unsafe { &mut *walk };
-    *walk = Walk {
+    run(Walk {
         rows: [row, start_row, start_row, start_row],
         starts,
         walked: 0,
@@ -242,31 +238,15 @@ fn whole(shape: &Bank, bank: u32, row: u32, len: u32) -> Option<Walked> {
         bank,
         class_shift: shape.class_shift,
         hit: 0,
-    };
-    // Each iteration walks at least one byte of each lane.
-    // SAFETY: `step` has the callback signature bpf_loop expects and takes
-    // no context (it finds the walk in `DFA_WALK`).
-    unsafe { bpf_loop(lane_len, step as *mut c_void, core::ptr::null_mut(), 0) };
-    if walk.hit != 0 {
-        return Some(Walked::Hit(walk.hit - 1));
-    }
-    // The state at the end of the payload: the last lane's.
-    Some(Walked::End(if lanes == 1 {
-        walk.rows[0]
-    } else {
-        walk.rows[LANES - 1]
-    }))
+    })
 }
 
-/// One lane's walk of payload bytes `from .. to` from the start state.
+/// One lane's walk of payload bytes `from .. to` from the start state (a
+/// single lane starts at `walked` and ends at `lane_len`).
 #[inline(always)]
 fn part(shape: &Bank, bank: u32, from: u32, to: u32) -> Option<Walked> {
-    let start_row = shape.start_row;
-    let walk = DFA_WALK.get_ptr_mut(0)?;
-    // SAFETY: as in `whole`.
-    let walk = unsafe { &mut *walk };
-    *walk = Walk {
-        rows: [start_row; LANES],
+    run(Walk {
+        rows: [shape.start_row; LANES],
         starts: [0; LANES],
         walked: from,
         lane_len: to,
@@ -274,21 +254,33 @@ fn part(shape: &Bank, bank: u32, from: u32, to: u32) -> Option<Walked> {
         bank,
         class_shift: shape.class_shift,
         hit: 0,
-    };
-    // SAFETY: as in `whole`; a lane starts at `walked` and ends at
-    // `lane_len`.
-    unsafe {
-        bpf_loop(
-            to.saturating_sub(from),
-            step as *mut c_void,
-            core::ptr::null_mut(),
-            0,
-        )
-    };
-    if walk.hit != 0 {
-        return Some(Walked::Hit(walk.hit - 1));
+    })
+}
+
+/// Runs `walk` to its end through `DFA_WALK` and `bpf_loop`. `None` when
+/// the map is missing.
+#[inline(always)]
+fn run(walk: Walk) -> Option<Walked> {
+    let lanes = walk.lanes;
+    // Each iteration walks at least one byte of each lane.
+    let iterations = walk.lane_len.saturating_sub(walk.walked);
+    let slot = DFA_WALK.get_ptr_mut(0)?;
+    // SAFETY: per-CPU map value, valid for this program run; the program
+    // is not preempted by another use of it on this CPU.
+    let slot = unsafe { &mut *slot };
+    *slot = walk;
+    // SAFETY: `step` has the callback signature bpf_loop expects and takes
+    // no context (it finds the walk in `DFA_WALK`).
+    unsafe { bpf_loop(iterations, step as *mut c_void, core::ptr::null_mut(), 0) };
+    if slot.hit != 0 {
+        return Some(Walked::Hit(slot.hit - 1));
     }
-    Some(Walked::End(walk.rows[0]))
+    // The state at the end of the payload: the last lane's.
+    Some(Walked::End(if lanes == 1 {
+        slot.rows[0]
+    } else {
+        slot.rows[LANES - 1]
+    }))
 }
 
 /// The walk a gram filter allows: sample the windows on the stride's grid,
