@@ -19,7 +19,7 @@ use sensor_common::{
     record::MAX_SNAPLEN,
 };
 
-use crate::{SCRATCH, global, grams};
+use crate::{SCRATCH, global, grams, min_u32};
 
 /// States per bank; set at load time (the `DFA_MATCHES` map holds two banks).
 #[unsafe(no_mangle)]
@@ -313,7 +313,7 @@ fn sampled(shape: &Bank, bank: u32, len: u32) -> Option<Walked> {
             shape,
             bank,
             at.saturating_sub(stride - 1),
-            min(at + max_len, len),
+            min_u32(at + max_len, len),
         )?;
         if let Walked::Hit(_) = walked {
             return Some(walked);
@@ -321,11 +321,6 @@ fn sampled(shape: &Bank, bank: u32, len: u32) -> Option<Walked> {
         from = at + stride;
     }
     None
-}
-
-#[inline(always)]
-fn min(a: u32, b: u32) -> u32 {
-    if a < b { a } else { b }
 }
 
 const STEP: u64 = DFA_BYTES_PER_STEP as u64;

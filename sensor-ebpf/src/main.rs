@@ -242,7 +242,7 @@ fn crosses_threshold(ring: &RingBuf, len: u64) -> bool {
 }
 
 #[inline(always)]
-fn min_u32(a: u32, b: u32) -> u32 {
+pub(crate) fn min_u32(a: u32, b: u32) -> u32 {
     if a < b { a } else { b }
 }
 
