@@ -7,8 +7,11 @@ mod support;
 use std::{thread, time::Duration};
 
 use serde_json::Value;
-use support::{CaptureProc, LabGuard, assert_no_vigil_programs, netns_exists, serial, support_dir};
-use vigil::lab::Side;
+use support::{
+    CaptureProc, LabGuard, assert_no_vigil_programs, in_netns::InNetnsCapture, netns_exists,
+    serial, support_dir,
+};
+use vigil::{capture::CaptureConfig, lab::Side};
 
 const PORT: &str = "8080";
 
@@ -415,4 +418,57 @@ fn nothing_stays_attached_after_sigterm_or_sigkill() {
     lab.exec(Side::Client, &["ping", "-c", "1", "-W", "2", "10.77.0.2"]);
     drop(lab);
     assert!(!netns_exists("vt-clean-client") && !netns_exists("vt-clean-server"));
+}
+
+/// The kernel wakes the reader when a ring's unread records cross the wakeup
+/// threshold (by default an eighth of the ring), so records arrive without
+/// waiting for the poll timer. The control run, whose threshold is never
+/// crossed, shows that nothing else delivers them: its records come only
+/// with the final drain.
+#[test]
+fn a_ring_past_its_wakeup_threshold_wakes_the_reader() {
+    const PINGS: usize = 40;
+    let _serial = serial();
+    let lab = LabGuard::up("vc-wake");
+    let server = lab.lab.ipv4(Side::Server).to_string();
+    let is_echo = |e: &vigil::capture::PacketEvent| e.protocol == 1 && e.pkt_len > 1000;
+    for (threshold, woken) in [(None, true), (Some(u64::MAX), false)] {
+        let mut config = CaptureConfig::new(lab.lab.iface(Side::Server));
+        // 16 KiB rings: the default threshold is 2 KiB, crossed every few
+        // 1 KiB echoes, and the 80 echoes' 88 KiB of records overflow even
+        // two rings that nobody drains. The poll timer fires only at start.
+        config.ring_bytes = 16 << 10;
+        config.poll_interval = Duration::from_secs(3600);
+        config.wakeup_threshold = threshold;
+        let mut capture = InNetnsCapture::start(&lab.lab.netns(Side::Server), config);
+        let pings = PINGS.to_string();
+        lab.exec(
+            Side::Client,
+            &[
+                "ping", "-q", "-c", &pings, "-i", "0.01", "-s", "1000", &server,
+            ],
+        );
+        let arrived = capture
+            .wait_for(Duration::from_secs(2), |e| is_echo(e))
+            .is_some();
+        assert_eq!(
+            arrived, woken,
+            "threshold {threshold:?}: records arrived before the final drain: {arrived}"
+        );
+        let (events, summary) = capture.stop();
+        let echoes = events.iter().filter(|e| is_echo(e)).count();
+        let lost = summary.counters.records_lost;
+        if woken {
+            // Requests in, replies out: every one recorded, none lost.
+            assert_eq!((echoes, lost), (2 * PINGS, 0));
+        } else {
+            // Undrained rings overflow: the losses are counted, not silent.
+            assert!(
+                lost > 0 && echoes < 2 * PINGS,
+                "{echoes} echoes, {lost} lost"
+            );
+        }
+    }
+    drop(lab);
+    assert_no_vigil_programs();
 }

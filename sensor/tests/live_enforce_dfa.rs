@@ -307,7 +307,7 @@ fn kernel_automaton_agrees_with_a_naive_search() {
                 config.enforce.limits = EnforceLimits::fitting(&dfa);
                 config.ring_bytes = 64 << 20;
                 // Nobody reads the ring: never wake a reader.
-                config.wakeup_threshold = u64::MAX;
+                config.wakeup_threshold = Some(u64::MAX);
                 let mut capture = KernelCapture::attach(&config).unwrap();
                 capture.enforcer().unwrap().replace(&set).unwrap();
                 let (mut dropped, mut passed) = (0, 0);

@@ -182,6 +182,9 @@ pub struct LiveRow {
     pub lost: u64,
     /// Time to compile and install the block set.
     pub replace_ms: f64,
+    /// CPU time of the thread reading the rings per record it received:
+    /// what user space pays per packet before any decoding.
+    pub reader_ns_per_record: f64,
 }
 
 /// Everything `vigil bench enforce` measured.
@@ -281,7 +284,7 @@ impl EnforceBench {
             let mut config = self.capture_config(c);
             config.ring_bytes = 64 << 20;
             // Nobody reads the ring here: never wake a reader.
-            config.wakeup_threshold = u64::MAX;
+            config.wakeup_threshold = Some(u64::MAX);
             let attack = c.set.patterns.last().map(|p| {
                 let mut r = BENIGN_REQUEST.replace("theme=dark", "theme=");
                 r.insert_str(r.len() - 4, &String::from_utf8_lossy(&p.bytes));
@@ -391,6 +394,7 @@ impl EnforceBench {
                     dropped: s.dropped,
                     lost: s.lost,
                     replace_ms: median(&s.replace_ms),
+                    reader_ns_per_record: median(&s.reader_ns_per_record),
                 }
             })
             .collect();
@@ -410,6 +414,7 @@ struct Samples {
     egress_ns: Vec<f64>,
     all_ns: Vec<f64>,
     replace_ms: Vec<f64>,
+    reader_ns_per_record: Vec<f64>,
     packets: u64,
     dropped: u64,
     lost: u64,
@@ -432,6 +437,8 @@ impl Samples {
             .iter()
             .fold((0, 0), |(t, n), p| (t + p.run_time_ns, n + p.run_count));
         self.all_ns.push(time as f64 / runs.max(1) as f64);
+        self.reader_ns_per_record
+            .push(summary.reader_cpu_ns as f64 / summary.records_received.max(1) as f64);
         self.packets += summary.counters.packets_seen;
         self.dropped += summary.counters.dropped();
         self.lost += summary.counters.records_lost;
@@ -586,12 +593,12 @@ impl EnforceReport {
         if let Some(base) = self.unfiltered_requests_per_s {
             let _ = writeln!(
                 out,
-                "\nlive load ({} clients, medians of {} rounds of {} s as deployed, then {} s with kernel BPF statistics for the ns):",
+                "\nlive load ({} clients, medians of {} rounds of {} s as deployed, then {} s with kernel BPF statistics for the ns; reader ns: CPU time of the ring reader per record):",
                 self.clients, self.rounds, self.period_s, self.period_s
             );
             let _ = writeln!(
                 out,
-                "{:<20} {:>9} {:>8} {:>15} {:>13} {:>11} {:>10} {:>7} {:>9} {:>7} {:>5} {:>10}",
+                "{:<20} {:>9} {:>8} {:>15} {:>13} {:>11} {:>10} {:>7} {:>9} {:>7} {:>5} {:>10} {:>10}",
                 "configuration",
                 "req/s",
                 "% none",
@@ -603,13 +610,14 @@ impl EnforceReport {
                 "packets",
                 "dropped",
                 "lost",
-                "replace ms"
+                "replace ms",
+                "reader ns"
             );
             let _ = writeln!(out, "{:<20} {:>9.0} {:>7.1}%", "no program", base, 100.0);
             for r in &self.live {
                 let _ = writeln!(
                     out,
-                    "{:<20} {:>9.0} {:>7.1}% {:>15} {:>12.1}% {:>11.0} {:>10.0} {:>7.0} {:>9} {:>7} {:>5} {:>10.1}",
+                    "{:<20} {:>9.0} {:>7.1}% {:>15} {:>12.1}% {:>11.0} {:>10.0} {:>7.0} {:>9} {:>7} {:>5} {:>10.1} {:>10.0}",
                     r.configuration,
                     r.requests_per_s,
                     r.percent_of_unfiltered,
@@ -621,7 +629,8 @@ impl EnforceReport {
                     r.packets,
                     r.dropped,
                     r.lost,
-                    r.replace_ms
+                    r.replace_ms,
+                    r.reader_ns_per_record
                 );
             }
         }

@@ -24,6 +24,9 @@ const PROGRAMS: [(&str, TcAttachType); 2] = [
     ("vigil_egress", TcAttachType::Egress),
 ];
 
+/// The default wakeup threshold is the ring's size over this.
+const WAKEUP_RING_FRACTION: u64 = 8;
+
 /// How to capture: which interface, how many payload bytes, how much ring.
 #[derive(Clone, Debug)]
 pub struct CaptureConfig {
@@ -36,9 +39,10 @@ pub struct CaptureConfig {
     pub ring_bytes: u32,
     /// How often the reader drains the ring when the kernel does not wake it.
     pub poll_interval: Duration,
-    /// Unread bytes in the ring whose crossing wakes the reader at once (0:
-    /// every record does); otherwise it polls every `poll_interval`.
-    pub wakeup_threshold: u64,
+    /// Unread bytes in a ring whose crossing wakes the reader at once (0:
+    /// every record does); otherwise it polls every `poll_interval`. `None`
+    /// (the default): an eighth of the ring, see [`CaptureConfig::wakeup_bytes`].
+    pub wakeup_threshold: Option<u64>,
     /// Header-only capture: least time between two wakeups that header
     /// blocks force, per CPU. A TCP record with payload outside a known body
     /// wakes the reader at once so that it sets the body region before the
@@ -56,20 +60,33 @@ pub struct CaptureConfig {
 }
 
 impl CaptureConfig {
-    /// Defaults for `iface`: 2 KiB snap, 8 MiB rings, 5 ms poll, 64 KiB wakeup,
-    /// header blocks wake the reader at most once per millisecond per CPU.
+    /// Defaults for `iface`: 2 KiB snap, 8 MiB rings, 5 ms poll, wakeup at an
+    /// eighth of the ring, header blocks wake the reader at most once per millisecond per CPU.
     pub fn new(iface: impl Into<String>) -> Self {
         CaptureConfig {
             iface: iface.into(),
             snaplen: DEFAULT_SNAPLEN,
             ring_bytes: 8 << 20,
             poll_interval: Duration::from_millis(5),
-            wakeup_threshold: 64 * 1024,
+            wakeup_threshold: None,
             header_wake_interval: Duration::from_millis(1),
             counter_interval: Duration::from_secs(1),
             bpf_stats: false,
             enforce: EnforceConfig::default(),
         }
+    }
+
+    /// The wakeup threshold in force: `wakeup_threshold`, else an eighth of
+    /// the ring. Each forced wakeup is an interrupt and a context switch
+    /// onto a CPU that is busy with traffic; under load the threshold, not
+    /// the poll timer, sets how often they happen. At 64 KiB the lab's load
+    /// crossed it about 1,400 times a second and cost 3-4% of its request
+    /// throughput against 256 KiB-2 MiB (`vigil bench enforce`); an eighth
+    /// still leaves seven eighths of the ring for the time the reader takes
+    /// to be scheduled.
+    pub fn wakeup_bytes(&self) -> u64 {
+        self.wakeup_threshold
+            .unwrap_or(u64::from(self.ring_bytes) / WAKEUP_RING_FRACTION)
     }
 
     fn validate(&self) -> Result<(), CaptureError> {
@@ -152,12 +169,13 @@ impl KernelCapture {
         let globals = config.enforce.globals();
         let header_wake_ns =
             u64::try_from(config.header_wake_interval.as_nanos()).unwrap_or(u64::MAX);
+        let wakeup_bytes = config.wakeup_bytes();
         let ring_count = ring_count();
         let rings_global = ring_count as u32;
         let mut loader = EbpfLoader::new();
         loader
             .override_global("SNAPLEN", &config.snaplen, true)
-            .override_global("WAKEUP_THRESHOLD", &config.wakeup_threshold, true)
+            .override_global("WAKEUP_THRESHOLD", &wakeup_bytes, true)
             .override_global("HEADER_WAKE_INTERVAL_NS", &header_wake_ns, true)
             .override_global("RING_COUNT", &rings_global, true);
         for (i, name) in RING_MAPS.iter().enumerate() {

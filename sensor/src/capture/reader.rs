@@ -1,7 +1,7 @@
 //! The ring-buffer reader: drains kernel records into a [`PacketSink`].
 //!
-//! The kernel submits records without waking the reader until 64 KiB are
-//! unread in a ring (see `sensor-ebpf`), so the reader both waits for
+//! The kernel submits records without waking the reader until an eighth of
+//! a ring is unread (see `CaptureConfig::wakeup_bytes`), so the reader both waits for
 //! readiness of any ring and drains them all on a short timer. With one
 //! ring per CPU, records are merged back into timestamp order. Kernel
 //! counters are read on another timer and any new losses are reported:
@@ -21,7 +21,7 @@ use tokio::io::{Interest, unix::AsyncFd};
 use super::{
     CaptureError, CaptureErrorKind as Kind, CounterTotals, KernelCapture, PacketEvent,
     ProgramStats, WallClock,
-    clock::monotonic_ns,
+    clock::{monotonic_ns, thread_cpu_ns},
     merge::{HOLD, Merge},
 };
 
@@ -121,6 +121,9 @@ pub struct CaptureSummary {
     pub records_undecodable: u64,
     /// How long the capture ran.
     pub duration_secs: f64,
+    /// CPU time of the thread that read the rings, over the run, in ns:
+    /// reading, merging and whatever the sink did with the records.
+    pub reader_cpu_ns: u64,
     /// Per-program run-time statistics (when enabled).
     pub program_stats: Vec<ProgramStats>,
 }
@@ -297,6 +300,7 @@ impl KernelCapture {
         let ready = unsafe { AsyncFd::register_with_interest(epoll, Interest::READABLE) }
             .map_err(|e| error(e.into_parts().1.to_string()))?;
         let started = Instant::now();
+        let cpu_started = thread_cpu_ns();
         let mut drain = Drain::new(rings);
         let mut poll = tokio::time::interval(self.config.poll_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -343,6 +347,7 @@ impl KernelCapture {
             records_received: drain.received,
             records_undecodable: drain.undecodable,
             duration_secs: started.elapsed().as_secs_f64(),
+            reader_cpu_ns: thread_cpu_ns().saturating_sub(cpu_started),
             program_stats,
         })
     }
