@@ -80,11 +80,11 @@ pub(crate) static SCRATCH: PerCpuArray<PacketRecord> = PerCpuArray::with_max_ent
 static SNAPLEN: u32 = sensor_common::record::DEFAULT_SNAPLEN;
 
 /// Unread bytes in the ring buffer whose crossing wakes the reader (0: every
-/// record wakes it); set at load time, an eighth of the ring by default.
+/// record wakes it); set at load time (`CaptureConfig::wakeup_bytes`).
 /// Other submits skip the wakeup and the reader polls on a short timer:
 /// waking on every record costs ~450 ns more per packet (measured on veth).
 #[unsafe(no_mangle)]
-static WAKEUP_THRESHOLD: u64 = 1 << 20;
+static WAKEUP_THRESHOLD: u64 = 64 * 1024;
 
 #[classifier]
 pub fn vigil_ingress(ctx: TcContext) -> i32 {

@@ -299,8 +299,9 @@ fn injected_frames_are_parsed_on_egress_and_ingress() {
     assert_no_vigil_programs();
 }
 
-/// With a one-page ring buffer that is drained only once a second, a burst
-/// must overflow it; every lost record must be counted, none silently.
+/// With a one-page ring buffer that is drained only once a second (its
+/// wakeup threshold is beyond its size), a burst must overflow it; every
+/// lost record must be counted, none silently.
 #[test]
 fn ring_buffer_losses_are_counted_exactly() {
     let _serial = serial();
@@ -308,7 +309,15 @@ fn ring_buffer_losses_are_counted_exactly() {
     let capture = CaptureProc::start(
         &lab,
         Side::Server,
-        &["--ring-bytes", "4096", "--poll-ms", "1000", "--quiet"],
+        &[
+            "--ring-bytes",
+            "4096",
+            "--poll-ms",
+            "1000",
+            "--wakeup-bytes",
+            "8192",
+            "--quiet",
+        ],
     );
     let burst = "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(3000): s.sendto(b'x'*32,('10.77.0.2',9))\n";
     lab.exec(Side::Client, &["python3", "-c", burst]);

@@ -185,6 +185,8 @@ pub struct LiveRow {
     /// CPU time of the thread reading the rings per record it received:
     /// what user space pays per packet before any decoding.
     pub reader_ns_per_record: f64,
+    /// The longest time between two drains of the rings in any round, in ms.
+    pub longest_drain_gap_ms: f64,
 }
 
 /// Everything `vigil bench enforce` measured.
@@ -395,6 +397,7 @@ impl EnforceBench {
                     lost: s.lost,
                     replace_ms: median(&s.replace_ms),
                     reader_ns_per_record: median(&s.reader_ns_per_record),
+                    longest_drain_gap_ms: s.longest_drain_gap_ns as f64 / 1e6,
                 }
             })
             .collect();
@@ -415,6 +418,7 @@ struct Samples {
     all_ns: Vec<f64>,
     replace_ms: Vec<f64>,
     reader_ns_per_record: Vec<f64>,
+    longest_drain_gap_ns: u64,
     packets: u64,
     dropped: u64,
     lost: u64,
@@ -439,6 +443,7 @@ impl Samples {
         self.all_ns.push(time as f64 / runs.max(1) as f64);
         self.reader_ns_per_record
             .push(summary.reader_cpu_ns as f64 / summary.records_received.max(1) as f64);
+        self.longest_drain_gap_ns = self.longest_drain_gap_ns.max(summary.longest_drain_gap_ns);
         self.packets += summary.counters.packets_seen;
         self.dropped += summary.counters.dropped();
         self.lost += summary.counters.records_lost;
@@ -593,12 +598,12 @@ impl EnforceReport {
         if let Some(base) = self.unfiltered_requests_per_s {
             let _ = writeln!(
                 out,
-                "\nlive load ({} clients, medians of {} rounds of {} s as deployed, then {} s with kernel BPF statistics for the ns; reader ns: CPU time of the ring reader per record):",
+                "\nlive load ({} clients, medians of {} rounds of {} s as deployed, then {} s with kernel BPF statistics for the ns; reader ns: CPU time of the ring reader per record; max gap: longest time between two drains):",
                 self.clients, self.rounds, self.period_s, self.period_s
             );
             let _ = writeln!(
                 out,
-                "{:<20} {:>9} {:>8} {:>15} {:>13} {:>11} {:>10} {:>7} {:>9} {:>7} {:>5} {:>10} {:>10}",
+                "{:<20} {:>9} {:>8} {:>15} {:>13} {:>11} {:>10} {:>7} {:>9} {:>7} {:>5} {:>10} {:>10} {:>10}",
                 "configuration",
                 "req/s",
                 "% none",
@@ -611,13 +616,14 @@ impl EnforceReport {
                 "dropped",
                 "lost",
                 "replace ms",
-                "reader ns"
+                "reader ns",
+                "max gap ms"
             );
             let _ = writeln!(out, "{:<20} {:>9.0} {:>7.1}%", "no program", base, 100.0);
             for r in &self.live {
                 let _ = writeln!(
                     out,
-                    "{:<20} {:>9.0} {:>7.1}% {:>15} {:>12.1}% {:>11.0} {:>10.0} {:>7.0} {:>9} {:>7} {:>5} {:>10.1} {:>10.0}",
+                    "{:<20} {:>9.0} {:>7.1}% {:>15} {:>12.1}% {:>11.0} {:>10.0} {:>7.0} {:>9} {:>7} {:>5} {:>10.1} {:>10.0} {:>10.1}",
                     r.configuration,
                     r.requests_per_s,
                     r.percent_of_unfiltered,
@@ -630,7 +636,8 @@ impl EnforceReport {
                     r.dropped,
                     r.lost,
                     r.replace_ms,
-                    r.reader_ns_per_record
+                    r.reader_ns_per_record,
+                    r.longest_drain_gap_ms
                 );
             }
         }

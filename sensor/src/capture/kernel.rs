@@ -24,8 +24,8 @@ const PROGRAMS: [(&str, TcAttachType); 2] = [
     ("vigil_egress", TcAttachType::Egress),
 ];
 
-/// The default wakeup threshold is the ring's size over this.
-const WAKEUP_RING_FRACTION: u64 = 8;
+/// The default wakeup threshold of rings of 512 KiB and more.
+const DEFAULT_WAKEUP_BYTES: u64 = 64 * 1024;
 
 /// How to capture: which interface, how many payload bytes, how much ring.
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ pub struct CaptureConfig {
     pub poll_interval: Duration,
     /// Unread bytes in a ring whose crossing wakes the reader at once (0:
     /// every record does); otherwise it polls every `poll_interval`. `None`
-    /// (the default): an eighth of the ring, see [`CaptureConfig::wakeup_bytes`].
+    /// (the default): see [`CaptureConfig::wakeup_bytes`].
     pub wakeup_threshold: Option<u64>,
     /// Header-only capture: least time between two wakeups that header
     /// blocks force, per CPU. A TCP record with payload outside a known body
@@ -60,8 +60,8 @@ pub struct CaptureConfig {
 }
 
 impl CaptureConfig {
-    /// Defaults for `iface`: 2 KiB snap, 8 MiB rings, 5 ms poll, wakeup at an
-    /// eighth of the ring, header blocks wake the reader at most once per millisecond per CPU.
+    /// Defaults for `iface`: 2 KiB snap, 8 MiB rings, 5 ms poll, 64 KiB wakeup,
+    /// header blocks wake the reader at most once per millisecond per CPU.
     pub fn new(iface: impl Into<String>) -> Self {
         CaptureConfig {
             iface: iface.into(),
@@ -76,17 +76,21 @@ impl CaptureConfig {
         }
     }
 
-    /// The wakeup threshold in force: `wakeup_threshold`, else an eighth of
-    /// the ring. Each forced wakeup is an interrupt and a context switch
-    /// onto a CPU that is busy with traffic; under load the threshold, not
-    /// the poll timer, sets how often they happen. At 64 KiB the lab's load
-    /// crossed it about 1,400 times a second and cost 3-4% of its request
-    /// throughput against 256 KiB-2 MiB (`vigil bench enforce`); an eighth
-    /// still leaves seven eighths of the ring for the time the reader takes
-    /// to be scheduled.
+    /// The wakeup threshold in force: `wakeup_threshold`, else 64 KiB, or
+    /// an eighth of a ring smaller than 512 KiB (a threshold the ring cannot
+    /// hold would never wake the reader).
+    ///
+    /// Why not more: under the lab's HTTP load 64 KiB is crossed about
+    /// 1,400 times a second, and 256 KiB to 2 MiB looked 2-3% faster in
+    /// `vigil bench enforce`. But with wakeups that rare, the reader, a
+    /// normal-priority thread competing with 32 busy ones, went unscheduled
+    /// for up to 2 s (its 5 ms poll timer notwithstanding) and the rings
+    /// overflowed: 141,245 and 196,649 records lost in two runs. The gain
+    /// was the reader not running. At 64 KiB the longest gap between two
+    /// drains stayed at 29-37 ms, with no loss.
     pub fn wakeup_bytes(&self) -> u64 {
         self.wakeup_threshold
-            .unwrap_or(u64::from(self.ring_bytes) / WAKEUP_RING_FRACTION)
+            .unwrap_or((u64::from(self.ring_bytes) / 8).min(DEFAULT_WAKEUP_BYTES))
     }
 
     fn validate(&self) -> Result<(), CaptureError> {

@@ -1,7 +1,7 @@
 //! The ring-buffer reader: drains kernel records into a [`PacketSink`].
 //!
-//! The kernel submits records without waking the reader until an eighth of
-//! a ring is unread (see `CaptureConfig::wakeup_bytes`), so the reader both waits for
+//! The kernel submits records without waking the reader until 64 KiB are
+//! unread in a ring (see `CaptureConfig::wakeup_bytes`), so the reader both waits for
 //! readiness of any ring and drains them all on a short timer. With one
 //! ring per CPU, records are merged back into timestamp order. Kernel
 //! counters are read on another timer and any new losses are reported:
@@ -124,6 +124,10 @@ pub struct CaptureSummary {
     /// CPU time of the thread that read the rings, over the run, in ns:
     /// reading, merging and whatever the sink did with the records.
     pub reader_cpu_ns: u64,
+    /// The longest time between two drains of the rings, in ns. Losses with
+    /// a long gap (far beyond the poll interval) mean the reader was not
+    /// scheduled; with short gaps, that it could not keep up.
+    pub longest_drain_gap_ns: u64,
     /// Per-program run-time statistics (when enabled).
     pub program_stats: Vec<ProgramStats>,
 }
@@ -144,6 +148,10 @@ struct Drain {
     merge: Option<Merge>,
     received: u64,
     undecodable: u64,
+    /// When the last drain started (CLOCK_MONOTONIC ns), and the longest
+    /// time between two starts.
+    last_drain_ns: u64,
+    longest_gap_ns: u64,
 }
 
 impl Drain {
@@ -154,6 +162,8 @@ impl Drain {
             merge,
             received: 0,
             undecodable: 0,
+            last_drain_ns: monotonic_ns(),
+            longest_gap_ns: 0,
         }
     }
 
@@ -161,11 +171,15 @@ impl Drain {
     /// rings' go through the merge, which hands on those old enough to be in
     /// order (see [`merge`](super::merge)).
     fn drain(&mut self, sink: &mut impl RecordSink) {
+        let now = monotonic_ns();
+        self.longest_gap_ns = self.longest_gap_ns.max(now - self.last_drain_ns);
+        self.last_drain_ns = now;
         let Drain {
             rings,
             merge,
             received,
             undecodable,
+            ..
         } = self;
         let mut deliver = |bytes: &[u8]| {
             if sink.record(bytes) {
@@ -185,7 +199,7 @@ impl Drain {
             Some(merge) => {
                 // Sampled before reading: a record stamped before this,
                 // less the hold, is written by now.
-                let watermark = monotonic_ns().saturating_sub(HOLD.as_nanos() as u64);
+                let watermark = now.saturating_sub(HOLD.as_nanos() as u64);
                 for ring in rings.iter_mut() {
                     while let Some(item) = ring.next() {
                         merge.push(&item);
@@ -348,6 +362,7 @@ impl KernelCapture {
             records_undecodable: drain.undecodable,
             duration_secs: started.elapsed().as_secs_f64(),
             reader_cpu_ns: thread_cpu_ns().saturating_sub(cpu_started),
+            longest_drain_gap_ns: drain.longest_gap_ns,
             program_stats,
         })
     }

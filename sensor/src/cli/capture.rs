@@ -40,6 +40,11 @@ pub struct CaptureArgs {
     /// Reader poll interval in milliseconds.
     #[arg(long, default_value_t = 5)]
     pub poll_ms: u64,
+    /// Unread bytes in a ring whose crossing wakes the reader before its
+    /// next poll (0: every record). Default: 64 KiB, or an eighth of a
+    /// smaller ring.
+    #[arg(long)]
+    pub wakeup_bytes: Option<u64>,
     /// Enable kernel BPF run-time statistics and report ns per packet at the end.
     #[arg(long)]
     pub bpf_stats: bool,
@@ -53,6 +58,7 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
     config.snaplen = args.snaplen;
     config.ring_bytes = args.ring_bytes;
     config.poll_interval = Duration::from_millis(args.poll_ms.max(1));
+    config.wakeup_threshold = args.wakeup_bytes;
     config.bpf_stats = args.bpf_stats;
 
     let rt = tokio::runtime::Builder::new_current_thread()
