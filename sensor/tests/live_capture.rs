@@ -336,6 +336,13 @@ fn ring_buffer_losses_are_counted_exactly() {
     assert_eq!(lost, seen - received, "lost == seen - received");
     assert_eq!(emitted, received, "every emitted record reached user space");
     assert_eq!(out.summary["records_undecodable"], 0);
+    // A reader that drains on its timer loses records through a ring too
+    // small, not through starvation, and is not said to be starved.
+    assert!(
+        !out.stderr.iter().any(|l| l.contains("without draining")),
+        "{:#?}",
+        out.stderr
+    );
     drop(lab);
     assert_no_vigil_programs();
 }
@@ -401,6 +408,36 @@ fn records_of_every_cpu_come_out_in_time_order() {
     let c = &out.summary["counters"];
     assert_eq!(c["records_lost"], 0);
     assert_eq!(out.summary["records_received"], c["records_emitted"]);
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
+/// A reader that gets no CPU (here: stopped with SIGSTOP for 1.5 s, as a
+/// saturated host can starve it) loses records, and says so: the loss
+/// warning comes with one naming the gap between drains as the cause.
+#[test]
+fn a_starved_reader_is_reported_as_such() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-starve");
+    let capture = CaptureProc::start(&lab, Side::Server, &["--ring-bytes", "16384", "--quiet"]);
+    // "capturing on" comes just before the reader starts its loop.
+    thread::sleep(Duration::from_millis(500));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(capture.pid(), libc::SIGSTOP) };
+    let burst = "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(3000): s.sendto(b'x'*32,('10.77.0.2',9))\n";
+    lab.exec(Side::Client, &["python3", "-c", burst]);
+    thread::sleep(Duration::from_millis(1500));
+    // SAFETY: as above.
+    unsafe { libc::kill(capture.pid(), libc::SIGCONT) };
+    thread::sleep(Duration::from_millis(1500));
+    let out = capture.stop();
+    assert!(out.summary["counters"]["records_lost"].as_u64().unwrap() > 0);
+    let starved = out
+        .stderr
+        .iter()
+        .find(|l| l.contains("without draining"))
+        .unwrap_or_else(|| panic!("no starvation warning: {:#?}", out.stderr));
+    assert!(starved.contains("it polls every 5 ms"), "{starved}");
     drop(lab);
     assert_no_vigil_programs();
 }

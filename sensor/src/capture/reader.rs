@@ -25,6 +25,10 @@ use super::{
     merge::{HOLD, Merge},
 };
 
+/// A gap between drains this many poll intervals long, when records were
+/// lost, means the reader was starved of CPU rather than too slow.
+const STARVED: u32 = 4;
+
 /// How long after a drain that held records back the reader drains again.
 const RELEASE_DELAY: Duration = Duration::from_millis(1);
 
@@ -149,9 +153,10 @@ struct Drain {
     received: u64,
     undecodable: u64,
     /// When the last drain started (CLOCK_MONOTONIC ns), and the longest
-    /// time between two starts.
+    /// time between two starts: over the run, and since the last report.
     last_drain_ns: u64,
     longest_gap_ns: u64,
+    longest_gap_since_report_ns: u64,
 }
 
 impl Drain {
@@ -164,6 +169,7 @@ impl Drain {
             undecodable: 0,
             last_drain_ns: monotonic_ns(),
             longest_gap_ns: 0,
+            longest_gap_since_report_ns: 0,
         }
     }
 
@@ -172,7 +178,9 @@ impl Drain {
     /// order (see [`merge`](super::merge)).
     fn drain(&mut self, sink: &mut impl RecordSink) {
         let now = monotonic_ns();
-        self.longest_gap_ns = self.longest_gap_ns.max(now - self.last_drain_ns);
+        let gap = now - self.last_drain_ns;
+        self.longest_gap_ns = self.longest_gap_ns.max(gap);
+        self.longest_gap_since_report_ns = self.longest_gap_since_report_ns.max(gap);
         self.last_drain_ns = now;
         let Drain {
             rings,
@@ -343,7 +351,16 @@ impl KernelCapture {
                 _ = release, if holding => drain.drain(&mut sink),
                 _ = report.tick() => {
                     let now = self.counters()?;
-                    sink.counters(&now, &now.since(&last));
+                    let delta = now.since(&last);
+                    sink.counters(&now, &delta);
+                    let gap = Duration::from_nanos(std::mem::take(&mut drain.longest_gap_since_report_ns));
+                    if delta.records_lost > 0 && gap > STARVED * self.config.poll_interval {
+                        log::warn!(
+                            "the ring reader went {} ms without draining (it polls every {} ms): it is not getting the CPU; give the sensor priority (e.g. systemd Nice=-5) or larger rings",
+                            gap.as_millis(),
+                            self.config.poll_interval.as_millis()
+                        );
+                    }
                     last = now;
                 }
             }
