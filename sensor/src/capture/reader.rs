@@ -1,8 +1,8 @@
 //! The ring-buffer reader: drains kernel records into a [`PacketSink`].
 //!
 //! The kernel submits records without waking the reader until 64 KiB are
-//! unread in a ring (see `CaptureConfig::wakeup_bytes`), so the reader both waits for
-//! readiness of any ring and drains them all on a short timer. With one
+//! unread in a ring (see `CaptureConfig::wakeup_bytes`), so the reader both
+//! waits for readiness of any ring and drains them all on a short timer. With one
 //! ring per CPU, records are merged back into timestamp order. Kernel
 //! counters are read on another timer and any new losses are reported:
 //! losses are never silent.
@@ -26,7 +26,8 @@ use super::{
 };
 
 /// A gap between drains this many poll intervals long, when records were
-/// lost, means the reader was starved of CPU rather than too slow.
+/// lost, means the reader was starved of CPU rather than too slow (a slow
+/// sink makes drains long, not the gaps between them).
 const STARVED: u32 = 4;
 
 /// How long after a drain that held records back the reader drains again.
@@ -128,9 +129,10 @@ pub struct CaptureSummary {
     /// CPU time of the thread that read the rings, over the run, in ns:
     /// reading, merging and whatever the sink did with the records.
     pub reader_cpu_ns: u64,
-    /// The longest time between two drains of the rings, in ns. Losses with
-    /// a long gap (far beyond the poll interval) mean the reader was not
-    /// scheduled; with short gaps, that it could not keep up.
+    /// The longest time from the end of one drain of the rings to the start
+    /// of the next, in ns. Losses with a long gap (far beyond the poll
+    /// interval) mean the reader was not scheduled; with short gaps, that it
+    /// could not keep up.
     pub longest_drain_gap_ns: u64,
     /// Per-program run-time statistics (when enabled).
     pub program_stats: Vec<ProgramStats>,
@@ -152,9 +154,11 @@ struct Drain {
     merge: Option<Merge>,
     received: u64,
     undecodable: u64,
-    /// When the last drain started (CLOCK_MONOTONIC ns), and the longest
-    /// time between two starts: over the run, and since the last report.
-    last_drain_ns: u64,
+    /// When the last drain ended (CLOCK_MONOTONIC ns), and the longest
+    /// time from the end of a drain to the start of the next: over the run,
+    /// and since the last report. Time spent draining (and in the sink) is
+    /// not a gap.
+    last_drain_end_ns: u64,
     longest_gap_ns: u64,
     longest_gap_since_report_ns: u64,
 }
@@ -167,21 +171,27 @@ impl Drain {
             merge,
             received: 0,
             undecodable: 0,
-            last_drain_ns: monotonic_ns(),
+            last_drain_end_ns: monotonic_ns(),
             longest_gap_ns: 0,
             longest_gap_since_report_ns: 0,
         }
     }
 
-    /// Reads every ring. One ring's records go straight to `sink`; several
-    /// rings' go through the merge, which hands on those old enough to be in
-    /// order (see [`merge`](super::merge)).
+    /// Reads every ring into `sink`, and measures the gap since the last
+    /// drain ended.
     fn drain(&mut self, sink: &mut impl RecordSink) {
         let now = monotonic_ns();
-        let gap = now - self.last_drain_ns;
+        let gap = now.saturating_sub(self.last_drain_end_ns);
         self.longest_gap_ns = self.longest_gap_ns.max(gap);
         self.longest_gap_since_report_ns = self.longest_gap_since_report_ns.max(gap);
-        self.last_drain_ns = now;
+        self.read_rings(now, sink);
+        self.last_drain_end_ns = monotonic_ns();
+    }
+
+    /// Reads every ring; `now` is when the drain started. One ring's records
+    /// go straight to `sink`; several rings' go through the merge, which
+    /// hands on those old enough to be in order (see [`merge`](super::merge)).
+    fn read_rings(&mut self, now: u64, sink: &mut impl RecordSink) {
         let Drain {
             rings,
             merge,
