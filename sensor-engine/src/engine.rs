@@ -35,7 +35,7 @@ use crate::applies::{
 };
 use crate::cexpr::CExpr;
 use crate::error::{BuildError, BuildErrorKind};
-use crate::input::{BufferId, FlowDir, Input, InputKind, PacketMeta, view};
+use crate::input::{BufferId, FlowDir, Input, InputKind, PacketMeta, has_buffer, view};
 use crate::literals::{self, Needle, ScanSlot};
 use crate::rates::Rates;
 use crate::regexes::{RegexCaches, Regexes};
@@ -279,9 +279,16 @@ impl EngineBuilder {
                 continue;
             }
             let (kind, transport, direction) = group_key(g);
+            // Literals of buffers the group's inputs lack are never seen
+            // (their rules cannot match): not scanned for, so that the
+            // scans read buffers with `Input::buffer`, which is `view`
+            // there, without its kind check per buffer.
             let mut by_slot: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); ScanSlot::COUNT];
             for (l, rs) in patterns {
-                by_slot[lit_bytes[l as usize].0.index()].push((l, rs));
+                let slot = lit_bytes[l as usize].0;
+                if !matches!(slot, ScanSlot::Single(id) if !has_buffer(kind, id)) {
+                    by_slot[slot.index()].push((l, rs));
+                }
             }
             let mut scans = Vec::new();
             let mut triggered = Vec::new();
@@ -350,7 +357,13 @@ impl EngineBuilder {
             stats.address_indexed = by_dst.len() + by_src.len();
             let (by_dst, by_src) = (AddrIndex::new(&by_dst), AddrIndex::new(&by_src));
             stats.anchored = anchored.len();
-            let anchors = Anchors::new(anchored);
+            // As literals above.
+            let anchors = Anchors::new(
+                anchored
+                    .into_iter()
+                    .filter(|(a, _)| has_buffer(kind, a.buffer))
+                    .collect(),
+            );
             group_stats.push(stats);
             groups.push(Some(Group {
                 prefetch: Prefetch::of(&scans),
@@ -750,11 +763,13 @@ impl Anchors {
         }
     }
 
-    /// Calls `f` with each rule whose literal is where it must be.
+    /// Calls `f` with each rule whose literal is where it must be, in an
+    /// input of the kind whose buffers the anchors are of (where
+    /// `Input::buffer` is [`view`]).
     #[inline]
     fn for_each<I: Input + ?Sized>(&self, input: &I, mut f: impl FnMut(u32)) {
         for &(buffer, at, base, keys) in self.runs.iter() {
-            let Some(hay) = view(input, buffer) else {
+            let Some(hay) = input.buffer(buffer) else {
                 continue;
             };
             let Some(key) = at.key(hay) else {
@@ -1194,9 +1209,11 @@ impl Engine {
         for scan in group.scans.iter() {
             match scan.slot {
                 ScanSlot::Single(id) if !scan.parts.is_empty() => {
-                    let container = view(input, id);
+                    // Scanned buffers are ones the group's inputs have
+                    // (build), where `Input::buffer` is `view`.
+                    let container = input.buffer(id);
                     for (part, own) in scan.parts.iter() {
-                        if let Some(bytes) = view(input, *part)
+                        if let Some(bytes) = input.buffer(*part)
                             && !container.is_some_and(|c| {
                                 lies_within(c, bytes, expected_offset(*part, c, bytes, input))
                             })
@@ -1209,7 +1226,7 @@ impl Engine {
                     }
                 }
                 ScanSlot::Single(id) => {
-                    if let Some(hay) = view(input, id) {
+                    if let Some(hay) = input.buffer(id) {
                         hit(scan, hay, scratch);
                     }
                 }

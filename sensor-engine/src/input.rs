@@ -392,9 +392,18 @@ pub trait Input {
 /// input returns, so that rules grouped by transaction kind and rules
 /// checked without grouping see the same thing.
 pub(crate) fn view<I: Input + ?Sized>(input: &I, id: BufferId) -> Option<&[u8]> {
-    match input.meta().kind {
-        InputKind::HttpRequest if id.is_response_only() => None,
-        InputKind::HttpResponse if id.is_request_only() => None,
-        _ => input.buffer(id),
+    if has_buffer(input.meta().kind, id) {
+        input.buffer(id)
+    } else {
+        None
+    }
+}
+
+/// Whether inputs of `kind` may have buffer `id` ([`view`]).
+pub(crate) fn has_buffer(kind: InputKind, id: BufferId) -> bool {
+    match kind {
+        InputKind::HttpRequest => !id.is_response_only(),
+        InputKind::HttpResponse => !id.is_request_only(),
+        _ => true,
     }
 }

@@ -48,6 +48,9 @@ pub(crate) struct Teddy {
     lits: Box<[TLit]>,
     /// The 2-byte literals (indices into `lits`).
     short: Box<[u16]>,
+    /// The CPU has AVX2 ([`Self::scan32`]; a field rather than a lookup
+    /// per scan, which cost a call).
+    avx2: bool,
 }
 
 #[derive(Debug)]
@@ -140,6 +143,7 @@ impl Teddy {
             lo,
             hi,
             starts,
+            avx2: std::is_x86_feature_detected!("avx2"),
             short: (0..lits.len())
                 .filter(|&k| lits[k].lit.len() < W)
                 .map(|k| k as u16)
@@ -197,7 +201,7 @@ impl Teddy {
         if n < W {
             return;
         }
-        if n >= 32 + W - 1 && avx2() {
+        if n >= 32 + W - 1 && self.avx2 {
             // SAFETY: the CPU has AVX2.
             unsafe { self.scan32(hay, f) };
             return;
@@ -285,29 +289,16 @@ impl Teddy {
     /// The CPU must have AVX2; `hay.len() >= 32 + W - 1`.
     #[target_feature(enable = "avx2")]
     unsafe fn scan32(&self, hay: &[u8], f: &mut impl FnMut(usize)) {
-        let n = hay.len();
-        debug_assert!(n >= 32 + W - 1);
+        debug_assert!(hay.len() >= 32 + W - 1);
         let mut p = 0;
         loop {
-            // SAFETY: the CPU has AVX2.
+            // SAFETY: the CPU has AVX2; the haystack is long enough.
             let (q, res, m) = unsafe { self.next_hit32(hay, p) };
             if m == 0 {
-                p = q;
-                break;
+                return;
             }
             self.verify32(hay, q, res, m, f);
             p = q + 32;
-        }
-        // Windows start at `0..n - W + 1`: the last ones, in a step ending
-        // at the last, without those done already.
-        if p < n - W + 1 {
-            let q = n - (32 + W - 1);
-            // SAFETY: the CPU has AVX2; the loads end at `q + 32 + W - 1 = n`.
-            let (res, m) = unsafe { self.step32(&self.tables32(), hay, q) };
-            let m = m >> (p - q) << (p - q);
-            if m != 0 {
-                self.verify32(hay, q, res, m, f);
-            }
         }
     }
 
@@ -385,9 +376,11 @@ impl Teddy {
         (res, m)
     }
 
-    /// [`Self::scan32`]'s whole steps from `p` on up to the first with a
-    /// hit: its start, buckets and positions (as bits), or where the whole
-    /// steps end and no positions.
+    /// [`Self::scan32`]'s steps from `p` on up to the first with a hit: its
+    /// start, buckets and positions (as bits), or no positions. Windows
+    /// start at `0..n - W + 1`: the last ones are done by a step ending at
+    /// the last, without those done already (in here too, so that it
+    /// shares the tables in registers).
     ///
     /// Out of line and calling nothing, so that the tables stay in
     /// registers: with `verify` called in the same loop, the compiler kept
@@ -396,7 +389,7 @@ impl Teddy {
     ///
     /// # Safety
     ///
-    /// The CPU must have AVX2.
+    /// The CPU must have AVX2; `hay.len() >= 32 + W - 1`.
     #[target_feature(enable = "avx2")]
     #[inline(never)]
     unsafe fn next_hit32(
@@ -405,13 +398,20 @@ impl Teddy {
         mut p: usize,
     ) -> (usize, std::arch::x86_64::__m256i, u32) {
         let t = self.tables32();
-        while p + 32 + W - 1 <= hay.len() {
+        // Where the last step starts.
+        let last = hay.len() - (32 + W - 1);
+        while p <= last {
             // SAFETY: the CPU has AVX2; the step fits.
             let (res, m) = unsafe { self.step32(&t, hay, p) };
             if m != 0 {
                 return (p, res, m);
             }
             p += 32;
+        }
+        if p < last + 32 {
+            // SAFETY: as above.
+            let (res, m) = unsafe { self.step32(&t, hay, last) };
+            return (last, res, m >> (p - last) << (p - last));
         }
         (p, std::arch::x86_64::_mm256_setzero_si256(), 0)
     }
@@ -444,12 +444,6 @@ impl Teddy {
             }
         }
     }
-}
-
-/// Whether the CPU has AVX2 (for [`Teddy::scan32`]).
-fn avx2() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::is_x86_feature_detected!("avx2"))
 }
 
 /// [`Teddy`]'s tables in both lanes, for [`Teddy::scan32`].
