@@ -154,6 +154,10 @@ fn check_stats_and_reload(lab: &LabGuard, dir: &Path) {
         "an ARP request and reply: {json:#}"
     );
     assert_eq!(iface["undecodable_records"], 0, "{json:#}");
+    // The reader drains on its 5 ms timer: its longest gap over the last
+    // second is a few ms, never 0 (wired), never seconds (not starved).
+    let gap = iface["reader_gap_ms"].as_u64().unwrap();
+    assert!((1..=2000).contains(&gap), "{json:#}");
     assert_eq!(iface["alerts"], 1, "{json:#}");
     assert_eq!(
         iface["transactions"], 6,

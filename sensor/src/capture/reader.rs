@@ -67,6 +67,11 @@ pub trait RecordSink {
     fn counters(&mut self, totals: &CounterTotals, delta: &CounterTotals) {
         report_losses(totals, delta);
     }
+
+    /// Called before each [`RecordSink::counters`] with the longest time the
+    /// reader went from the end of one drain to the start of the next since
+    /// the previous call: how close it came to being starved of CPU.
+    fn drain_gap(&mut self, _longest: Duration) {}
 }
 
 impl<F: FnMut(&[u8]) -> bool> RecordSink for F {
@@ -362,8 +367,9 @@ impl KernelCapture {
                 _ = report.tick() => {
                     let now = self.counters()?;
                     let delta = now.since(&last);
-                    sink.counters(&now, &delta);
                     let gap = Duration::from_nanos(std::mem::take(&mut drain.longest_gap_since_report_ns));
+                    sink.drain_gap(gap);
+                    sink.counters(&now, &delta);
                     if delta.records_lost > 0 && gap > STARVED * self.config.poll_interval {
                         log::warn!(
                             "the ring reader went {} ms without draining (it polls every {} ms): it is not getting the CPU; give the sensor priority (e.g. systemd Nice=-5) or larger rings",

@@ -3,7 +3,11 @@
 //! "blocked" alerts, flow verdicts for drop rules in IPS mode, and capture
 //! losses written to the audit store.
 
-use std::{collections::HashMap, sync::Arc, time::UNIX_EPOCH};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, UNIX_EPOCH},
+};
 
 use sensor_audit::{AuditHandle, SensorEvent};
 use sensor_common::{RecordHeader, enforce::reason, record::status};
@@ -124,6 +128,9 @@ pub struct LiveCounters {
     pub record_bytes: u64,
     /// Body regions handed to the kernel (header-only capture).
     pub body_regions: u64,
+    /// The longest time the ring reader went without draining, over the
+    /// last counter interval, in ms.
+    pub reader_gap_ms: u64,
 }
 
 /// The record sink of one interface.
@@ -327,6 +334,7 @@ impl LiveSink {
             pattern_releases: self.counters.pattern_releases,
             non_ip_frames: self.counters.non_ip,
             undecodable_records: self.counters.undecodable,
+            reader_gap_ms: self.counters.reader_gap_ms,
         });
     }
 
@@ -397,6 +405,10 @@ impl RecordSink for &mut LiveSink {
         }
         self.apply_verdicts();
         true
+    }
+
+    fn drain_gap(&mut self, longest: Duration) {
+        self.counters.reader_gap_ms = longest.as_millis() as u64;
     }
 
     fn counters(&mut self, totals: &CounterTotals, delta: &CounterTotals) {

@@ -79,6 +79,11 @@ pub struct InterfaceStats {
     #[serde(default)]
     pub non_ip_frames: u64,
     pub undecodable_records: u64,
+    /// The longest time the ring reader went without draining over the last
+    /// counter interval, in ms: far beyond the poll interval (5 ms), the
+    /// sensor is not getting the CPU it needs and will lose records.
+    #[serde(default)]
+    pub reader_gap_ms: u64,
 }
 
 /// One output's counters (the fan-out's own type).
@@ -176,7 +181,7 @@ pub fn prometheus(s: &Snapshot) -> String {
         &[(String::new(), s.ruleset.failed_reloads)],
     );
     type Field = fn(&InterfaceStats) -> u64;
-    let per_iface: [(&str, &str, Field); 21] = [
+    let per_iface: [(&str, &str, Field); 22] = [
         (
             "packets_seen_total",
             "Packets the TC program ran on.",
@@ -264,6 +269,11 @@ pub fn prometheus(s: &Snapshot) -> String {
             |i| i.undecodable_records,
         ),
         (
+            "reader_drain_gap_ms",
+            "Longest time the ring reader went without draining, over the last second.",
+            |i| i.reader_gap_ms,
+        ),
+        (
             "user_space_share_permille",
             "Record bytes copied to user space per 1000 wire bytes.",
             |i| {
@@ -347,7 +357,7 @@ pub fn table(s: &Snapshot, now: u64) -> String {
         let share = (i.record_bytes * 1000)
             .checked_div(i.wire_bytes)
             .unwrap_or(0);
-        let rows: [(&str, u64); 21] = [
+        let rows: [(&str, u64); 22] = [
             ("packets seen", i.packets_seen),
             ("records lost (ring full)", i.records_lost),
             ("packets unparsed", i.packets_unparsed),
@@ -369,6 +379,7 @@ pub fn table(s: &Snapshot, now: u64) -> String {
             ("pattern releases", i.pattern_releases),
             ("non-IP frames (ARP, ...)", i.non_ip_frames),
             ("undecodable records", i.undecodable_records),
+            ("reader max gap, last s (ms)", i.reader_gap_ms),
         ];
         for (name, v) in rows {
             let _ = writeln!(out, "  {name:<26} {v:>14}");
@@ -426,6 +437,7 @@ mod tests {
                 wire_bytes: 200_000,
                 captured_payload_bytes: 10_000,
                 record_bytes: 12_000,
+                reader_gap_ms: 7,
                 ..Default::default()
             }],
             outputs: vec![OutputStats {
@@ -444,6 +456,8 @@ mod tests {
         assert!(text.contains("# TYPE vigil_records_lost_total counter\n"));
         assert!(text.contains("vigil_records_lost_total{interface=\"eth\\\"0\"} 3\n"));
         assert!(text.contains("vigil_user_space_share_permille{interface=\"eth\\\"0\"} 60\n"));
+        assert!(text.contains("# TYPE vigil_reader_drain_gap_ms gauge\n"));
+        assert!(text.contains("vigil_reader_drain_gap_ms{interface=\"eth\\\"0\"} 7\n"));
         assert!(text.contains("vigil_output_healthy{output=\"syslog udp 127.0.0.1:514\"} 0\n"));
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
