@@ -467,7 +467,11 @@ fn build_scan(
         .iter()
         .map(|(l, _)| &lit_bytes[*l as usize].1[..])
         .collect();
-    let scanner = Scanner::new(&bytes, bytes.len() <= dfa_max_patterns)?;
+    let scanner = Scanner::new(
+        &bytes,
+        bytes.len() <= dfa_max_patterns,
+        crate::sample::haystacks(slot),
+    )?;
     let mut pats = Vec::with_capacity(lits.len());
     for (l, mut rs) in lits {
         rs.sort_unstable();

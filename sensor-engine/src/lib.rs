@@ -64,6 +64,7 @@ mod rates;
 pub mod reference;
 mod regexes;
 mod reload;
+mod sample;
 mod scan;
 mod sink;
 mod target;

@@ -28,8 +28,10 @@
 //!   left to the pair literals or the Teddy. The filter probes every
 //!   `s`-th position only, each literal being keyed by `s` consecutive
 //!   grams (its least shared window of them): an occurrence covers `s`
-//!   consecutive gram positions, one of which is probed. Literals too short for the stride become pair literals; the
-//!   stride (1 to 4) minimizes the estimated cost. Only when a set has too
+//!   consecutive gram positions, one of which is probed. Literals too
+//!   short for the stride become pair literals or Teddy literals; the
+//!   stride (1 to 4) is the one whose scanner costs least on typical
+//!   contents of the buffer ([`crate::sample`]). Only when a set has too
 //!   many literals shorter than 4 bytes does the filter probe every
 //!   position with 1- to 3-byte keys as well.
 //!
@@ -49,6 +51,34 @@ const FOLD: u32 = 0x2020_2020;
 const MUL: u32 = 0x9E37_79B1;
 /// Keeps the first `n` bytes of a little-endian gram.
 const MASKS: [u32; 5] = [0, 0xFF, 0xFFFF, 0xFF_FFFF, 0xFFFF_FFFF];
+
+/// Costs of a scan's parts, in about cycles of the AVX2 machines measured
+/// (an AMD EPYC), for [`Scanner::estimate`] to choose between gram filter
+/// strides. Relative figures matter, not absolute ones.
+pub(crate) mod cost {
+    /// A position probed 8 at a time ([`crate::gram_probe`]): a step
+    /// waits for its gather (a browser request's ~100 steps took ~4 ns
+    /// each with all ET Open rules).
+    pub(crate) const PROBE_VECTOR: f64 = 2.0;
+    /// A position probed alone (a haystack under 32 bytes).
+    pub(crate) const PROBE_SCALAR: f64 = 3.0;
+    /// A scan's fixed cost (the call, the setup of the loop).
+    pub(crate) const SCAN_FIXED: f64 = 10.0;
+    /// A position found: the out-of-line verification's call and, most
+    /// often, a mispredicted branch.
+    pub(crate) const HIT: f64 = 25.0;
+    /// Each entry of a gram filter bucket looked at.
+    pub(crate) const ENTRY: f64 = 2.0;
+    /// A literal compared with the haystack.
+    pub(crate) const COMPARE: f64 = 8.0;
+    /// A Teddy per haystack byte (a 32-position AVX2 step of ~12
+    /// instructions), and per scan.
+    pub(crate) const TEDDY_BYTE: f64 = 0.15;
+    pub(crate) const TEDDY_FIXED: f64 = 15.0;
+    /// A pair literal per haystack byte and per scan.
+    pub(crate) const PAIR_BYTE: f64 = 0.2;
+    pub(crate) const PAIR_FIXED: f64 = 10.0;
+}
 
 /// Literals found by [`PairLit`] rather than by the gram filter: a
 /// pair literal costs about a twentieth of a gram probe per byte, so a few
@@ -670,13 +700,26 @@ impl Scanner {
     /// Compiles lowercase, non-empty literals; pattern indices are their
     /// positions in `patterns`. `dfa`: use an Aho-Corasick DFA instead of
     /// the filters.
-    pub(crate) fn new(patterns: &[&[u8]], dfa: bool) -> Result<Scanner, BuildError> {
-        Self::build(patterns, dfa, true)
+    ///
+    /// `sample`: typical haystacks ([`crate::sample`]), on which the
+    /// candidate gram filter strides are costed ([`Self::estimate`]); with
+    /// none, a formula picks the stride.
+    pub(crate) fn new(
+        patterns: &[&[u8]],
+        dfa: bool,
+        sample: &[&[u8]],
+    ) -> Result<Scanner, BuildError> {
+        Self::build(patterns, dfa, true, sample)
     }
 
     /// [`Self::new`]; `simd`: with the vector matchers the CPU has (a
     /// [`Teddy`], the AVX2 gram probe), else with the portable ones only.
-    fn build(patterns: &[&[u8]], dfa: bool, simd: bool) -> Result<Scanner, BuildError> {
+    fn build(
+        patterns: &[&[u8]],
+        dfa: bool,
+        simd: bool,
+        sample: &[&[u8]],
+    ) -> Result<Scanner, BuildError> {
         if dfa {
             return Ok(Scanner::Ac(ac(patterns)?));
         }
@@ -695,26 +738,59 @@ impl Scanner {
         {
             return Ok(filters(patterns, &all, None, teddy));
         }
-        // The stride with the least estimated cost per byte, the literals
-        // too short for it being pair literals (or Teddy literals); stride
-        // 1 with short keys if there are too many of those.
+        // The stride with the least estimated cost, the literals too short
+        // for it being pair literals (or Teddy literals); stride 1 with
+        // short keys if there are too many of those. Each stride's
+        // scanner is built and costed on the sample: its probes, and the
+        // verifications of what its gram filter and Teddy report there
+        // (with 5,000 ET Open rules, `payload` at stride 4 beside a Teddy
+        // of 6 literals cost a browser request ~100 ns less than stride 2
+        // alone, while `http.header` at stride 4 beside a Teddy of 13
+        // literals that every head holds cost ~60 ns more than stride 3).
         //
         // Longer strides, made possible by a Teddy taking more short
-        // literals, measured slower on ET Open: keyed by `s` consecutive
-        // grams, a literal of a few bytes gets common ones (`.com`,
-        // `www.`), whose hits cost verifications, and the tables grow.
+        // literals (more than `MAX_PAIRS_BESIDE_GRAMS`), measured slower
+        // on ET Open: keyed by `s` consecutive grams, a literal of a few
+        // bytes gets common ones (`.com`, `www.`), whose hits cost
+        // verifications, and the tables grow.
         let too_short = |s: usize| all.iter().filter(|&&i| patterns[i].len() < s + 3).count();
-        let best = (1..=MAX_STRIDE)
+        let feasible: Vec<(usize, usize)> = (1..=MAX_STRIDE)
             .map(|s| (s, too_short(s)))
             .filter(|&(_, n)| n <= MAX_PAIRS_BESIDE_GRAMS)
-            .min_by(|a, b| {
+            .collect();
+        let with = |best| Self::with_stride(patterns, &all, best, teddy, simd);
+        if feasible.len() < 2 || sample.is_empty() {
+            let best = feasible.into_iter().min_by(|a, b| {
                 let cost = |(s, n): (usize, usize)| 1.0 / s as f64 + PAIR_COST * n as f64;
                 cost(*a).total_cmp(&cost(*b))
             });
+            return Ok(with(best));
+        }
+        // Each stride's scanner, costed on the sample.
+        Ok(feasible
+            .into_iter()
+            .map(|best| {
+                let scanner = with(Some(best));
+                (scanner.estimate(sample), scanner)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("two strides")
+            .1)
+    }
+
+    /// The filters for gram filter stride `best` (with the number of
+    /// literals too short for it), or stride 1 with short keys.
+    fn with_stride(
+        patterns: &[&[u8]],
+        all: &[usize],
+        best: Option<(usize, usize)>,
+        teddy: bool,
+        simd: bool,
+    ) -> Scanner {
         let stride = best.map_or(1, |(s, _)| s);
         let (mut paired, mut keyed): (Vec<usize>, Vec<usize>) = match best {
             Some(_) => all.iter().partition(|&&i| patterns[i].len() < stride + 3),
-            None => (Vec::new(), all),
+            None => (Vec::new(), all.to_vec()),
         };
         // A literal all of whose key windows hold a gram every HTTP head
         // has (`get //` at stride 3: `get `; `user-agent: [`) would be
@@ -731,7 +807,34 @@ impl Scanner {
         }
         let grams =
             (!keyed.is_empty()).then(|| Box::new(Grams::new(patterns, &keyed, stride, simd)));
-        Ok(filters(patterns, &paired, grams, teddy))
+        filters(patterns, &paired, grams, teddy)
+    }
+
+    /// Estimated cost of scanning `sample` ([`cost`]'s units).
+    fn estimate(&self, sample: &[&[u8]]) -> f64 {
+        let Scanner::Filters { pairs, grams, .. } = self else {
+            return 0.0;
+        };
+        #[cfg(target_arch = "x86_64")]
+        let teddy = match self {
+            Scanner::Filters { teddy: Some(t), .. } => Some(t),
+            _ => None,
+        };
+        sample
+            .iter()
+            .map(|hay| {
+                let mut c =
+                    pairs.len() as f64 * (cost::PAIR_FIXED + cost::PAIR_BYTE * hay.len() as f64);
+                #[cfg(target_arch = "x86_64")]
+                if let Some(t) = teddy {
+                    c += t.estimate(hay);
+                }
+                if let Some(g) = grams {
+                    c += g.estimate(hay);
+                }
+                c
+            })
+            .sum()
     }
 
     /// Whether this is an Aho-Corasick DFA.
@@ -958,6 +1061,43 @@ impl Grams {
         }
     }
 
+    /// Estimated cost of [`Self::scan`] on `hay` ([`cost`]'s units): its
+    /// probes, and the verifications of the positions whose bit is set.
+    fn estimate(&self, hay: &[u8]) -> f64 {
+        if hay.len() < self.min_len() {
+            return 0.0;
+        }
+        let vector = self.short.is_empty() && self.vector && hay.len() >= MIN_VECTOR_PROBE_LEN;
+        let probe = if vector {
+            cost::PROBE_VECTOR
+        } else {
+            cost::PROBE_SCALAR
+        };
+        let mut c = cost::SCAN_FIXED;
+        let mut key = |g: u32| {
+            c += probe;
+            let bit = hash(g) >> self.bit_shift;
+            if self.bits[(bit >> 6) as usize] & (1 << (bit & 63)) != 0 {
+                let b = (hash(g) >> self.bucket_shift) as usize;
+                let bucket = &self.entries[self.offsets[b] as usize..self.offsets[b + 1] as usize];
+                c += cost::HIT + cost::ENTRY * bucket.len() as f64;
+                c += cost::COMPARE * bucket.iter().filter(|e| e.gram == g).count() as f64;
+            }
+        };
+        let windows = hay.windows(GRAM).map(fold_gram);
+        if self.short.is_empty() {
+            windows.step_by(self.stride).for_each(&mut key);
+        } else {
+            for g in windows {
+                if self.long {
+                    key(g);
+                }
+                self.short.iter().for_each(|&m| key(g & m));
+            }
+        }
+        c
+    }
+
     /// Shortest haystack that can hold a key.
     fn min_len(&self) -> usize {
         if self.short.is_empty() { GRAM } else { 1 }
@@ -1068,6 +1208,34 @@ impl Grams {
 mod tests {
     use super::*;
 
+    /// The stride costed on a sample of heads: where the literals too
+    /// short for stride 4 are rare in heads, their Teddy costs less than
+    /// the probes that stride 4 saves over 2, which the formula (a cost
+    /// per pair literal) does not see.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_sample_decides_the_stride() {
+        use crate::input::BufferId;
+        use crate::literals::ScanSlot;
+        if !(Teddy::available() && vector_probe_enabled()) {
+            return;
+        }
+        let heads = crate::sample::haystacks(ScanSlot::Single(BufferId::Payload));
+        let long: Vec<Vec<u8>> = (0..60)
+            .map(|i| format!("/exploit-{i:02}/payload.cgi").into_bytes())
+            .collect();
+        let stride = |short: &[&[u8]], sample: &[&[u8]]| {
+            let mut lits: Vec<&[u8]> = long.iter().map(|l| &l[..]).collect();
+            lits.extend_from_slice(short);
+            Scanner::build(&lits, false, true, sample).unwrap().stride()
+        };
+        let rare: &[&[u8]] = &[b"zqxj1", b"qzjx2", b"jxqz3", b"xjzq4", b"zjqx5"];
+        assert_eq!(stride(rare, heads), 4);
+        // Without a sample, the formula: 5 pair literals cost more than
+        // stride 4 saves.
+        assert_eq!(stride(rare, &[]), 2);
+    }
+
     /// Both scanners report exactly what a naive search finds.
     #[test]
     fn scanners_equal_naive_search() {
@@ -1110,7 +1278,7 @@ mod tests {
                 let pats: Vec<&Vec<u8>> = pats.iter().skip(skip).take(take).collect();
                 let refs: Vec<&[u8]> = pats.iter().map(|p| p.as_slice()).collect();
                 for (dfa, teddy) in [(false, false), (false, true), (true, false)] {
-                    let scanner = Scanner::build(&refs, dfa, teddy).unwrap();
+                    let scanner = Scanner::build(&refs, dfa, teddy, &[]).unwrap();
                     for hay in hays {
                         let mut got = std::collections::BTreeSet::new();
                         scanner.for_each(hay, |p| {
@@ -1187,9 +1355,13 @@ mod tests {
                 .collect();
             let refs: Vec<&[u8]> = pats.iter().map(Vec::as_slice).collect();
             // Without and with Teddy (where the CPU has it).
-            let scanner =
-                Scanner::build(&refs, false, round % 2 == 1 && cfg!(target_arch = "x86_64"))
-                    .unwrap();
+            let scanner = Scanner::build(
+                &refs,
+                false,
+                round % 2 == 1 && cfg!(target_arch = "x86_64"),
+                &[],
+            )
+            .unwrap();
             strides.insert(scanner.stride());
             for _ in 0..20 {
                 let len = next(if round % 3 == 1 { 200 } else { 80 });

@@ -152,6 +152,29 @@ impl Teddy {
         }
     }
 
+    /// Estimated cost of [`Self::scan`] on `hay` (the units of
+    /// [`crate::scan::Scanner::new`]'s costs): its steps, and the
+    /// verification of each position where some bucket's window may start.
+    pub(crate) fn estimate(&self, hay: &[u8]) -> f64 {
+        use crate::scan::cost::{COMPARE, HIT, TEDDY_BYTE, TEDDY_FIXED};
+        let mut c = TEDDY_FIXED + TEDDY_BYTE * hay.len() as f64;
+        for w in hay.windows(W) {
+            let buckets = (0..W).fold(u8::MAX, |m, j| {
+                let b = usize::from(w[j]);
+                m & self.lo[j][b & 15] & self.hi[j][b >> 4]
+            });
+            if buckets != 0 {
+                // Each literal of each bucket is compared.
+                let lits: u16 = (0..BUCKETS)
+                    .filter(|&k| buckets & (1 << k) != 0)
+                    .map(|k| self.starts[k + 1] - self.starts[k])
+                    .sum();
+                c += HIT + COMPARE * f64::from(lits);
+            }
+        }
+        c
+    }
+
     /// Number of literals.
     pub(crate) fn len(&self) -> usize {
         self.lits.len()
