@@ -37,6 +37,7 @@ use crate::cexpr::CExpr;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::input::{BufferId, FlowDir, Input, InputKind, PacketMeta, has_buffer, view};
 use crate::literals::{self, Needle, ScanSlot};
+use crate::memo::{self, ScanMemo};
 use crate::rates::Rates;
 use crate::regexes::{RegexCaches, Regexes};
 use crate::scan::{Finder, Scanner, prefetch};
@@ -384,8 +385,18 @@ impl EngineBuilder {
             literals: lit_bytes.len(),
             groups: group_stats,
         };
+        // Scans worth remembering: of repeating values, costing more than
+        // the comparisons that could spare them.
+        let mut memos = 0;
+        for scan in groups.iter_mut().flatten().flat_map(|g| g.scans.iter_mut()) {
+            if memo::worth_it(scan.slot, &scan.scanner) {
+                scan.memo = Some(memos);
+                memos += 1;
+            }
+        }
         Ok(Engine {
             id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            memos: memos as usize,
             rules: rules.into(),
             metas: metas.into(),
             regexes,
@@ -498,6 +509,7 @@ fn build_scan(
         scanner,
         pats: pats.into(),
         parts: Box::default(),
+        memo: None,
     })
 }
 
@@ -660,6 +672,9 @@ struct Scan {
     /// For a container's scan ([`CONTAINERS`]), the parts whose literals
     /// it looks for too, with their own scans.
     parts: Box<[(BufferId, Scan)]>,
+    /// Its [`ScanMemo`] in a scratch, for a costly scan of a buffer whose
+    /// values repeat ([`memo::repeats`]).
+    memo: Option<u32>,
 }
 
 /// Rules found by a literal required at the start or end of a buffer, or
@@ -942,6 +957,8 @@ pub struct Engine {
     /// By global literal id.
     confirm: Box<[Confirm]>,
     addr_sets: Box<[AddressSet]>,
+    /// Scans whose results a scratch remembers ([`Scan::memo`]).
+    memos: usize,
     rates: Arc<Rates>,
     stats: EngineStats,
 }
@@ -967,6 +984,8 @@ pub struct Scratch {
     /// Per literal: `epoch << 1 | found` when searched for on demand this
     /// inspection.
     confirm_memo: Vec<u64>,
+    /// Per remembered scan ([`Scan::memo`]).
+    memos: Vec<ScanMemo>,
     hits: usize,
     scanned: usize,
     calls: usize,
@@ -993,6 +1012,8 @@ impl Scratch {
             self.caches.reset(e.regexes.len());
             self.addr_memo.clear();
             self.addr_memo.resize(e.addr_sets.len() * 2, 0);
+            self.memos.clear();
+            self.memos.resize_with(e.memos, ScanMemo::default);
         }
         if self.epoch == u32::MAX {
             self.epoch = 0;
@@ -1190,25 +1211,37 @@ impl Engine {
         };
         let epoch = scratch.epoch;
         group.prefetch.fetch(input);
+        let record = |scan: &Scan, pat: usize, scratch: &mut Scratch| {
+            scratch.hits += 1;
+            let p = &scan.pats[pat];
+            let lit = p.lit as usize;
+            if scratch.lit_stamp[lit] == epoch {
+                return;
+            }
+            scratch.lit_stamp[lit] = epoch;
+            let start = p.start as usize;
+            for &r in &group.triggered[start..start + p.len as usize] {
+                if scratch.rule_stamp[r as usize] != epoch {
+                    scratch.rule_stamp[r as usize] = epoch;
+                    scratch.candidates.push(r);
+                }
+            }
+        };
         let hit = |scan: &Scan, hay: &[u8], scratch: &mut Scratch| {
             scratch.scanned += hay.len();
             scratch.calls += 1;
-            scan.scanner.for_each(hay, |pat| {
-                scratch.hits += 1;
-                let p = &scan.pats[pat];
-                let lit = p.lit as usize;
-                if scratch.lit_stamp[lit] == epoch {
-                    return;
-                }
-                scratch.lit_stamp[lit] = epoch;
-                let start = p.start as usize;
-                for &r in &group.triggered[start..start + p.len as usize] {
-                    if scratch.rule_stamp[r as usize] != epoch {
-                        scratch.rule_stamp[r as usize] = epoch;
-                        scratch.candidates.push(r);
+            match scan.memo {
+                Some(m) if hay.len() <= memo::MAX_LEN => {
+                    let pats = scratch.memos[m as usize].take(hay, |out| {
+                        scan.scanner.for_each(hay, |pat| out.push(pat as u32))
+                    });
+                    for &pat in &pats {
+                        record(scan, pat as usize, scratch);
                     }
+                    scratch.memos[m as usize].put_back(pats);
                 }
-            });
+                _ => scan.scanner.for_each(hay, |pat| record(scan, pat, scratch)),
+            }
         };
         for scan in group.scans.iter() {
             match scan.slot {

@@ -60,6 +60,7 @@ mod fold;
 mod gram_probe;
 mod input;
 mod literals;
+mod memo;
 mod rates;
 pub mod reference;
 mod regexes;

@@ -811,7 +811,7 @@ impl Scanner {
     }
 
     /// Estimated cost of scanning `sample` ([`cost`]'s units).
-    fn estimate(&self, sample: &[&[u8]]) -> f64 {
+    pub(crate) fn estimate(&self, sample: &[&[u8]]) -> f64 {
         let Scanner::Filters { pairs, grams, .. } = self else {
             return 0.0;
         };

@@ -639,3 +639,39 @@ fn engine_equals_reference_on_anchored_and_marked_fast_patterns() {
     let (fired, _) = check(rules, &inputs);
     assert!(fired >= 10, "only {fired} alerts");
 }
+
+/// Scans of repeating header values (user agent, host, cookie) are
+/// remembered in the scratch and replayed: a worker that has seen the
+/// values raises exactly what a fresh scratch raises, through a session
+/// whose requests share them, and after values that pushed them out.
+#[test]
+fn remembered_scans_equal_fresh_ones() {
+    let rules = support::et_open(ET_FILES);
+    let engine = EngineBuilder::new().rules(rules.clone()).build().unwrap();
+    let mut inputs = support::browser_http_inputs();
+    // Inputs made to fire rules, most with the session's user agent and
+    // host (the others with a rule's user agent or host planted).
+    let base = inputs[0].clone();
+    let step = (rules.len() / 400).max(1);
+    inputs.extend(
+        rules
+            .iter()
+            .step_by(step)
+            .filter_map(|r| input_for(r, &base)),
+    );
+    // Both orders, twice: values come back after others evicted them.
+    let order: Vec<&TestInput> = inputs
+        .iter()
+        .chain(inputs.iter().rev())
+        .chain(inputs.iter())
+        .collect();
+    let mut shared = Scratch::new();
+    let mut fired = 0;
+    for input in order {
+        let fresh = engine.matching_rules(input, &mut Scratch::new()).to_vec();
+        let got = engine.matching_rules(input, &mut shared).to_vec();
+        assert_eq!(got, fresh, "input {input:?}");
+        fired += got.len();
+    }
+    assert!(fired > 0, "no rule fired: the comparison is vacuous");
+}
