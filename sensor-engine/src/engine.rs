@@ -673,7 +673,7 @@ struct Scan {
     /// it looks for too, with their own scans.
     parts: Box<[(BufferId, Scan)]>,
     /// Its [`ScanMemo`] in a scratch, for a costly scan of a buffer whose
-    /// values repeat ([`memo::repeats`]).
+    /// values repeat ([`memo::worth_it`]).
     memo: Option<u32>,
 }
 
