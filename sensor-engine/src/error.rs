@@ -14,7 +14,7 @@ pub enum BuildErrorKind {
 }
 
 /// An error building an engine, or compiling one rule (see
-/// [`crate::BuildReport`]).
+/// [`crate::EngineStats::skipped`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildError {
     /// The kind.

@@ -1,6 +1,6 @@
 //! Tests on non-buffer fields (header keywords, flow state, transaction
 //! facts), shared by the engine and the reference evaluator: each is a
-//! direct read of [`PacketMeta`] or a buffer length.
+//! direct read of [`crate::PacketMeta`] or a buffer length.
 
 use std::net::IpAddr;
 

@@ -5,7 +5,7 @@
 //! rarest long one); literals a regex requires when it has none;
 //! alternatives for `or`. A rule whose literals are all short, or that has
 //! none, may still require one at the start or end of a buffer
-//! ([`anchor`]); otherwise it is checked always.
+//! ([`anchors`]); otherwise it is checked always.
 
 use std::collections::HashMap;
 
