@@ -233,6 +233,21 @@ const ET_FILES: &[&str] = &[
 /// An input that carries a rule's positive contents, in order, in the
 /// buffers the rule inspects, on top of a realistic request: many rules
 /// fire on these, so the comparison is not vacuous.
+/// Inputs made from `base` to fire about `count` of `rules`, spread over
+/// the ruleset ([`input_for`]).
+fn planted_inputs(
+    rules: &[sensor_rules::ir::Rule],
+    base: &TestInput,
+    count: usize,
+) -> Vec<TestInput> {
+    let step = (rules.len() / count).max(1);
+    rules
+        .iter()
+        .step_by(step)
+        .filter_map(|r| input_for(r, base))
+        .collect()
+}
+
 fn input_for(rule: &sensor_rules::ir::Rule, base: &TestInput) -> Option<TestInput> {
     use sensor_rules::ir::Buffer;
     let mut t = base.clone();
@@ -360,13 +375,7 @@ fn engine_equals_reference_on_et_open() {
         .find(|i| i.meta.kind == InputKind::HttpRequest)
         .expect("a request")
         .clone();
-    let step = (loaded.len() / 300).max(1);
-    inputs.extend(
-        loaded
-            .iter()
-            .step_by(step)
-            .filter_map(|r| input_for(r, &base)),
-    );
+    inputs.extend(planted_inputs(&loaded, &base, 300));
 
     let mut scratch = Scratch::new();
     let mut fired = std::collections::HashSet::new();
@@ -652,13 +661,7 @@ fn remembered_scans_equal_fresh_ones() {
     // Inputs made to fire rules, most with the session's user agent and
     // host (the others with a rule's user agent or host planted).
     let base = inputs[0].clone();
-    let step = (rules.len() / 400).max(1);
-    inputs.extend(
-        rules
-            .iter()
-            .step_by(step)
-            .filter_map(|r| input_for(r, &base)),
-    );
+    inputs.extend(planted_inputs(&rules, &base, 400));
     // Both orders, twice: values come back after others evicted them.
     let order: Vec<&TestInput> = inputs
         .iter()
