@@ -3,7 +3,10 @@
 //! browser session's 400-600-byte heads, `browser`), TLS ClientHellos and
 //! DNS queries from the shared captures with 100, 1,000,
 //! 5,000 and all loadable ET Open rules of the protocol (and all loadable
-//! rules), and compile times. Runs are kept short: the machine is shared.
+//! rules), and compile times. The browser session's transactions are also
+//! inspected as sensor-pipeline presents them, without the raw head as
+//! `payload` (`inspect_browser_*_as_pipeline`). Runs are kept short: the
+//! machine is shared.
 //!
 //! Two figures per set:
 //!
@@ -127,11 +130,32 @@ fn benches(c: &mut Criterion) {
         bytes(&queries)
     );
 
-    let sets: [(&str, &[Rule], &[TestInput]); 6] = [
+    // As sensor-pipeline's EventInput presents transactions: without the
+    // raw head as `payload` (HTTP rules' payload contents meet packets).
+    let as_pipeline = |inputs: &[TestInput]| -> Vec<TestInput> {
+        let mut v = inputs.to_vec();
+        v.iter_mut()
+            .for_each(|i| i.bufs[BufferId::Payload.index()] = None);
+        v
+    };
+    let pipeline_requests = as_pipeline(&browser_requests);
+    let pipeline_responses = as_pipeline(&browser_responses);
+
+    let sets: [(&str, &[Rule], &[TestInput]); 8] = [
         ("inspect_http_requests", &http, &requests),
         ("inspect_http_responses", &http, &responses),
         ("inspect_browser_requests", &http, &browser_requests),
         ("inspect_browser_responses", &http, &browser_responses),
+        (
+            "inspect_browser_requests_as_pipeline",
+            &http,
+            &pipeline_requests,
+        ),
+        (
+            "inspect_browser_responses_as_pipeline",
+            &http,
+            &pipeline_responses,
+        ),
         ("inspect_tls_client_hellos", &tls, &hellos),
         ("inspect_dns_queries", &dns, &queries),
     ];
