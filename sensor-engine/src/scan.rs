@@ -1078,8 +1078,7 @@ impl Grams {
             c += probe;
             let bit = hash(g) >> self.bit_shift;
             if self.bits[(bit >> 6) as usize] & (1 << (bit & 63)) != 0 {
-                let b = (hash(g) >> self.bucket_shift) as usize;
-                let bucket = &self.entries[self.offsets[b] as usize..self.offsets[b + 1] as usize];
+                let bucket = self.bucket(g);
                 c += cost::HIT + cost::ENTRY * bucket.len() as f64;
                 c += cost::COMPARE * bucket.iter().filter(|e| e.gram == g).count() as f64;
             }
@@ -1096,6 +1095,13 @@ impl Grams {
             }
         }
         c
+    }
+
+    /// The entries whose key hashes like gram `g`.
+    #[inline]
+    fn bucket(&self, g: u32) -> &[Entry] {
+        let b = (hash(g) >> self.bucket_shift) as usize;
+        &self.entries[self.offsets[b] as usize..self.offsets[b + 1] as usize]
     }
 
     /// Shortest haystack that can hold a key.
@@ -1185,9 +1191,7 @@ impl Grams {
     /// `i`.
     #[inline(never)]
     fn verify(&self, hay: &[u8], i: usize, g: u32, f: &mut dyn FnMut(usize)) {
-        let b = (hash(g) >> self.bucket_shift) as usize;
-        let (lo, hi) = (self.offsets[b] as usize, self.offsets[b + 1] as usize);
-        for e in &self.entries[lo..hi] {
+        for e in self.bucket(g) {
             if e.gram != g {
                 continue;
             }
