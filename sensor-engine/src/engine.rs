@@ -391,6 +391,7 @@ impl EngineBuilder {
         for scan in groups.iter_mut().flatten().flat_map(|g| g.scans.iter_mut()) {
             if memo::worth_it(scan.slot, &scan.scanner) {
                 scan.memo = Some(memos);
+                scan.memo_len = memo::max_len(scan.slot) as u32;
                 memos += 1;
             }
         }
@@ -510,6 +511,7 @@ fn build_scan(
         pats: pats.into(),
         parts: Box::default(),
         memo: None,
+        memo_len: 0,
     })
 }
 
@@ -675,6 +677,8 @@ struct Scan {
     /// Its [`ScanMemo`] in a scratch, for a costly scan of a buffer whose
     /// values repeat ([`memo::worth_it`]).
     memo: Option<u32>,
+    /// The longest value it remembers ([`memo::max_len`]).
+    memo_len: u32,
 }
 
 /// Rules found by a literal required at the start or end of a buffer, or
@@ -1231,8 +1235,11 @@ impl Engine {
             scratch.scanned += hay.len();
             scratch.calls += 1;
             match scan.memo {
-                Some(m) if hay.len() <= memo::MAX_LEN => {
-                    let pats = scratch.memos[m as usize].take(hay, |out| {
+                Some(m)
+                    if hay.len() <= scan.memo_len as usize
+                        && scratch.memos[m as usize].wanted() =>
+                {
+                    let pats = scratch.memos[m as usize].take(hay, scan.memo_len, |out| {
                         scan.scanner.for_each(hay, |pat| out.push(pat as u32))
                     });
                     for &pat in &pats {
