@@ -142,7 +142,10 @@ impl ScanMemo {
     /// The patterns of `hay`: remembered, or reported by `scan` (which
     /// pushes them) and remembered. Give them back with [`Self::put_back`]
     /// (taken rather than borrowed, so that the caller can use the rest of
-    /// its scratch while it goes through them).
+    /// its scratch while it goes through them). `max_len` is the longest
+    /// value of this memo's scan ([`max_len`]), at least `hay.len()`: an
+    /// entry reserves that much when created, so that a warm worker never
+    /// allocates.
     pub(crate) fn take(
         &mut self,
         hay: &[u8],
