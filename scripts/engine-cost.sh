@@ -27,7 +27,7 @@ else
     cargo build -q --release -p sensor-engine --example engine_profile
     BIN=${CARGO_TARGET_DIR:-target}/release/examples/engine_profile
 fi
-export VIGIL_KIND=$KIND VIGIL_PASSES=$PASSES VIGIL_NO_PAYLOAD=${VIGIL_NO_PAYLOAD:-1}
+export VIGIL_KIND=$KIND VIGIL_NO_PAYLOAD=${VIGIL_NO_PAYLOAD:-1}
 INPUTS=$(VIGIL_PASSES=0 "$BIN" "$RULES" 0 | sed -n 's/^\([0-9]*\) inputs, .*/\1/p')
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT

@@ -391,7 +391,6 @@ impl EngineBuilder {
         for scan in groups.iter_mut().flatten().flat_map(|g| g.scans.iter_mut()) {
             if memo::worth_it(scan.slot, &scan.scanner) {
                 scan.memo = Some(memos);
-                scan.memo_len = memo::max_len(scan.slot) as u32;
                 memos += 1;
             }
         }
@@ -511,7 +510,6 @@ fn build_scan(
         pats: pats.into(),
         parts: Box::default(),
         memo: None,
-        memo_len: 0,
     })
 }
 
@@ -677,8 +675,6 @@ struct Scan {
     /// Its [`ScanMemo`] in a scratch, for a costly scan of a buffer whose
     /// values repeat ([`memo::worth_it`]).
     memo: Option<u32>,
-    /// The longest value it remembers ([`memo::max_len`]).
-    memo_len: u32,
 }
 
 /// Rules found by a literal required at the start or end of a buffer, or
@@ -1236,10 +1232,11 @@ impl Engine {
             scratch.calls += 1;
             match scan.memo {
                 Some(m)
-                    if hay.len() <= scan.memo_len as usize
+                    if hay.len() <= memo::max_len(scan.slot)
                         && scratch.memos[m as usize].wanted() =>
                 {
-                    let pats = scratch.memos[m as usize].take(hay, scan.memo_len, |out| {
+                    let max_len = memo::max_len(scan.slot);
+                    let pats = scratch.memos[m as usize].take(hay, max_len, |out| {
                         scan.scanner.for_each(hay, |pat| out.push(pat as u32))
                     });
                     for &pat in &pats {

@@ -149,10 +149,10 @@ impl ScanMemo {
     pub(crate) fn take(
         &mut self,
         hay: &[u8],
-        max_len: u32,
+        max_len: usize,
         scan: impl FnOnce(&mut Vec<u32>),
     ) -> Vec<u32> {
-        debug_assert!(hay.len() <= max_len as usize);
+        debug_assert!(hay.len() <= max_len);
         if let Some(i) = self.entries.iter().position(|e| e.bytes == hay) {
             self.count(true);
             self.lent = i;
@@ -164,7 +164,7 @@ impl ScanMemo {
             // nothing, whatever values come round.
             self.entries.reserve_exact(WAYS);
             self.entries.push(Entry {
-                bytes: Vec::with_capacity(max_len as usize),
+                bytes: Vec::with_capacity(max_len),
                 pats: Vec::with_capacity(8),
             });
             self.next = self.entries.len() - 1;
