@@ -8,7 +8,7 @@ mod support;
 
 use proptest::prelude::*;
 use sensor_engine::reference::Reference;
-use sensor_engine::{BufferId, EngineBuilder, FlowDir, InputKind, Scratch};
+use sensor_engine::{BufferId, EngineBuilder, FlowDir, Input, InputKind, Scratch};
 use sensor_rules::{LoadOptions, RuleSet};
 use support::TestInput;
 
@@ -357,12 +357,12 @@ fn engine_equals_reference_on_et_open() {
     let reference = Reference::new(loaded.clone()).unwrap();
 
     let mut inputs: Vec<TestInput> = support::pcap_http_inputs();
-    inputs.dedup_by(|a, b| a.bufs == b.bufs);
+    inputs.dedup_by(|a, b| a.buffers().eq(b.buffers()));
     inputs.truncate(100);
     inputs.extend(support::browser_http_inputs());
     let queries: Vec<TestInput> = inputs
         .iter()
-        .filter_map(|i| i.bufs[BufferId::HttpHost.index()].as_ref())
+        .filter_map(|i| i.buffer(BufferId::HttpHost))
         .map(|h| support::dns_query(h, 1))
         .take(30)
         .collect();
@@ -411,7 +411,7 @@ fn pcap_tls_client_hellos_parse() {
     let hellos = support::pcap_tls_inputs();
     assert!(hellos.len() >= 5, "only {} ClientHellos", hellos.len());
     for h in &hellos {
-        let sni = h.bufs[BufferId::TlsSni.index()].as_ref().unwrap();
+        let sni = h.buffer(BufferId::TlsSni).unwrap();
         assert!(sni.iter().all(|c| c.is_ascii_graphic()), "{sni:?}");
     }
 }

@@ -5,16 +5,24 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::ops::Range;
 use std::path::PathBuf;
 
 use sensor_engine::{BufferId, FlowDir, Input, InputKind, PacketMeta};
 use sensor_rules::{LoadOptions, RuleSet, ir::Rule};
 
-/// An input owning its buffers.
+/// An input owning its buffers: ranges of `store`. Those of an HTTP
+/// message that are bytes of its head are slices of one copy of it (at
+/// the start of `store`), as sensor-pipeline presents them: the engine
+/// scans such parts within their container (the method within the
+/// request line).
 #[derive(Clone, Debug)]
 pub struct TestInput {
     pub meta: PacketMeta,
-    pub bufs: Vec<Option<Vec<u8>>>,
+    /// The message head, if any, then the bytes of the other buffers.
+    store: Vec<u8>,
+    /// By [`BufferId`] index: where the buffer is in `store`.
+    pub bufs: Vec<Option<Range<usize>>>,
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub alpn: Vec<Vec<u8>>,
 }
@@ -24,7 +32,8 @@ impl Input for TestInput {
         &self.meta
     }
     fn buffer(&self, id: BufferId) -> Option<&[u8]> {
-        self.bufs[id.index()].as_deref()
+        let r = self.bufs[id.index()].as_ref()?;
+        Some(&self.store[r.start..r.end])
     }
     fn header_count(&self) -> usize {
         self.headers.len()
@@ -63,6 +72,7 @@ impl TestInput {
                 established: true,
                 ..PacketMeta::default()
             },
+            store: Vec::new(),
             bufs: vec![None; BufferId::COUNT],
             headers: Vec::new(),
             alpn: Vec::new(),
@@ -77,9 +87,38 @@ impl TestInput {
         t
     }
 
+    /// Sets buffer `id` to a copy of `bytes` (of its own: it lies within
+    /// no other buffer).
     pub fn set(&mut self, id: BufferId, bytes: &[u8]) -> &mut Self {
-        self.bufs[id.index()] = Some(bytes.to_vec());
+        let start = self.store.len();
+        self.store.extend_from_slice(bytes);
+        self.bufs[id.index()] = Some(start..self.store.len());
         self
+    }
+
+    /// Starts an HTTP message input's store with its head.
+    fn with_head(mut self, head: &[u8]) -> Self {
+        assert!(self.store.is_empty());
+        self.store = head.to_vec();
+        self
+    }
+
+    /// Sets buffer `id` to `bytes`: if it is a slice of `head` (of which
+    /// the store begins with a copy), the same range of the store.
+    fn set_from(&mut self, head: &[u8], id: BufferId, bytes: &[u8]) -> &mut Self {
+        debug_assert_eq!(self.store.get(..head.len()), Some(head));
+        let (h, b) = (head.as_ptr() as usize, bytes.as_ptr() as usize);
+        if h <= b && b + bytes.len() <= h + head.len() {
+            self.bufs[id.index()] = Some(b - h..b - h + bytes.len());
+            self
+        } else {
+            self.set(id, bytes)
+        }
+    }
+
+    /// Every buffer's bytes, by [`BufferId`] index.
+    pub fn buffers(&self) -> impl Iterator<Item = Option<&[u8]>> {
+        BufferId::ALL.iter().map(|&id| self.buffer(id))
     }
 
     /// Swaps source and destination (and the direction).
@@ -108,7 +147,8 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-/// Fills header-derived buffers shared by requests and responses.
+/// Fills header-derived buffers shared by requests and responses, from
+/// `head`, with which `t`'s store begins.
 fn set_headers(t: &mut TestInput, head: &[u8]) {
     let mut lines = head
         .split(|&c| c == b'\n')
@@ -126,14 +166,14 @@ fn set_headers(t: &mut TestInput, head: &[u8]) {
         let Some(colon) = line.iter().position(|&c| c == b':') else {
             continue;
         };
-        let name = trim(&line[..colon]).to_vec();
-        let value = trim(&line[colon + 1..]).to_vec();
-        names.extend_from_slice(&name);
+        let name = trim(&line[..colon]);
+        let value = trim(&line[colon + 1..]);
+        names.extend_from_slice(name);
         names.extend_from_slice(b"\r\n");
         let lname = name.to_ascii_lowercase();
         let id = match lname.as_slice() {
             b"host" => {
-                t.set(BufferId::HttpHostRaw, &value);
+                t.set_from(head, BufferId::HttpHostRaw, value);
                 let host = value
                     .split(|&c| c == b':')
                     .next()
@@ -154,21 +194,31 @@ fn set_headers(t: &mut TestInput, head: &[u8]) {
             _ => None,
         };
         if let Some(id) = id {
-            t.set(id, &value);
+            t.set_from(head, id, value);
         }
         // Suricata leaves Cookie out of the normalized header buffer.
         if lname != b"cookie" && lname != b"set-cookie" {
-            norm.extend_from_slice(&name);
+            norm.extend_from_slice(name);
             norm.extend_from_slice(b": ");
-            norm.extend_from_slice(&value);
+            norm.extend_from_slice(value);
             norm.extend_from_slice(b"\r\n");
         }
-        t.headers.push((name, value));
+        t.headers.push((name.to_vec(), value.to_vec()));
     }
     names.extend_from_slice(b"\r\n");
     norm.extend_from_slice(b"\r\n");
     t.set(BufferId::HttpHeader, &norm);
-    t.set(BufferId::HttpHeaderRaw, &raw);
+    // The raw block as the head holds it when its lines end in CRLF.
+    let after_line = head
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(head.len(), |i| i + 1);
+    match head[after_line..].get(..raw.len()) {
+        Some(in_head) if in_head == raw.as_slice() => {
+            t.set_from(head, BufferId::HttpHeaderRaw, in_head)
+        }
+        _ => t.set(BufferId::HttpHeaderRaw, &raw),
+    };
     t.set(BufferId::HttpHeaderNames, &names);
 }
 
@@ -185,14 +235,21 @@ pub fn http_request(head: &[u8]) -> Option<TestInput> {
     if method.is_empty() || !method.iter().all(|c| c.is_ascii_uppercase()) || uri.is_empty() {
         return None;
     }
-    let mut t = TestInput::new(InputKind::HttpRequest);
-    t.set(BufferId::HttpMethod, method)
-        .set(BufferId::HttpUriRaw, uri)
-        .set(BufferId::HttpUri, &normalize_uri(uri))
-        .set(BufferId::HttpProtocol, proto)
-        .set(BufferId::HttpRequestLine, line);
+    let mut t = TestInput::new(InputKind::HttpRequest).with_head(head);
+    // As sensor-pipeline: the normalized URI is the raw one when
+    // normalizing changes nothing.
+    let normalized = normalize_uri(uri);
+    t.set_from(head, BufferId::HttpMethod, method)
+        .set_from(head, BufferId::HttpUriRaw, uri)
+        .set_from(head, BufferId::HttpProtocol, proto)
+        .set_from(head, BufferId::HttpRequestLine, line);
+    if normalized == uri {
+        t.set_from(head, BufferId::HttpUri, uri);
+    } else {
+        t.set(BufferId::HttpUri, &normalized);
+    }
     set_headers(&mut t, head);
-    t.set(BufferId::Payload, head);
+    t.set_from(head, BufferId::Payload, head);
     t.meta.payload_len = head.len() as u32;
     Some(t)
 }
@@ -210,14 +267,16 @@ pub fn http_response(head: &[u8]) -> Option<TestInput> {
     let proto = parts.next()?;
     let code = parts.next().unwrap_or(b"");
     let msg = parts.next().unwrap_or(b"");
-    let mut t = TestInput::new(InputKind::HttpResponse).reversed();
-    t.set(BufferId::HttpProtocol, proto)
-        .set(BufferId::HttpStatCode, code)
-        .set(BufferId::HttpStatMsg, msg)
-        .set(BufferId::HttpResponseLine, line);
+    let mut t = TestInput::new(InputKind::HttpResponse)
+        .reversed()
+        .with_head(head);
+    t.set_from(head, BufferId::HttpProtocol, proto)
+        .set_from(head, BufferId::HttpStatCode, code)
+        .set_from(head, BufferId::HttpStatMsg, msg)
+        .set_from(head, BufferId::HttpResponseLine, line);
     t.meta.http_status = std::str::from_utf8(code).ok().and_then(|c| c.parse().ok());
     set_headers(&mut t, head);
-    t.set(BufferId::Payload, head);
+    t.set_from(head, BufferId::Payload, head);
     t.meta.payload_len = head.len() as u32;
     Some(t)
 }
