@@ -9,9 +9,10 @@
 //! one but with a byte required at the start of a buffer are indexed by
 //! that byte, or by a narrow address set; the rest are "checked always".
 //!
-//! Inspecting an input first prefetches all its scanned buffers (they are
-//! separate allocations, and fetching them one by one as each scan starts
-//! cost more than the scans on the benchmark's inputs), scans each once,
+//! Inspecting an input first prefetches all its scanned buffers (they lie
+//! in several allocations: the head and the normalized buffers; fetching
+//! them one by one as each scan starts cost more than the scans on the
+//! benchmark's inputs), scans each once,
 //! and collects the rules whose fast pattern occurred. A candidate's other
 //! required contents (at least 4 bytes) are not scanned for — only
 //! fast patterns are, which keeps the sets small and the strides long, and

@@ -121,7 +121,8 @@ const MIN_VECTOR_PROBE_LEN: usize = 32;
 const MAX_STRIDE: usize = 4;
 
 /// Asks the CPU to load the first cache lines of a haystack: an input's
-/// buffers are a dozen separate allocations, and when they are not in cache
+/// buffers lie in several allocations (the head, the normalized URI, host
+/// and header block, the header names), and when they are not in cache
 /// (a transaction parsed a while ago, or the benchmark cycling through
 /// thousands) fetching them one after the other as each scan starts costs
 /// more than the scans; fetched together, the misses overlap.
