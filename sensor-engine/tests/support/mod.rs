@@ -236,18 +236,12 @@ pub fn http_request(head: &[u8]) -> Option<TestInput> {
         return None;
     }
     let mut t = TestInput::new(InputKind::HttpRequest).with_head(head);
-    // As sensor-pipeline: the normalized URI is the raw one when
-    // normalizing changes nothing.
-    let normalized = normalize_uri(uri);
     t.set_from(head, BufferId::HttpMethod, method)
         .set_from(head, BufferId::HttpUriRaw, uri)
+        // As sensor-pipeline's: a buffer of its own, normalized or not.
+        .set(BufferId::HttpUri, &normalize_uri(uri))
         .set_from(head, BufferId::HttpProtocol, proto)
         .set_from(head, BufferId::HttpRequestLine, line);
-    if normalized == uri {
-        t.set_from(head, BufferId::HttpUri, uri);
-    } else {
-        t.set(BufferId::HttpUri, &normalized);
-    }
     set_headers(&mut t, head);
     t.set_from(head, BufferId::Payload, head);
     t.meta.payload_len = head.len() as u32;
