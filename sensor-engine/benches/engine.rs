@@ -5,8 +5,12 @@
 //! 5,000 and all loadable ET Open rules of the protocol (and all loadable
 //! rules), and compile times. The browser session's transactions are also
 //! inspected as sensor-pipeline presents them, without the raw head as
-//! `payload` (`inspect_browser_*_as_pipeline`). Runs are kept short: the
-//! machine is shared.
+//! `payload` (`inspect_browser_*_as_pipeline`). Each set is also inspected
+//! with the loadable rules that inspect no buffer beyond those the 100-rule
+//! sample's engine scans (`all_loadable_on_the_100_sample_buffers`): how
+//! cost grows with the literals of the same buffers, apart from the
+//! buffers that more rules name. Runs are kept short: the machine is
+//! shared.
 //!
 //! Two figures per set:
 //!
@@ -177,10 +181,13 @@ fn benches(c: &mut Criterion) {
             .filter(|&n| n < rules.len())
             .collect();
         sizes.push(rules.len());
+        // The buffers the smallest sample's engine scans.
+        let mut small_buffers = None;
         for n in sizes {
             // Spread over the ruleset: the files are sorted by topic.
             let sample: Vec<Rule> = (0..n).map(|i| rules[i * rules.len() / n].clone()).collect();
             let engine = EngineBuilder::new().rules(sample).build().unwrap();
+            small_buffers.get_or_insert_with(|| (n, support::scanned_buffers(&engine)));
             let mut scratch = Scratch::new();
             g.bench_with_input(BenchmarkId::new("rules", n), inputs, |b, inputs| {
                 if hot {
@@ -202,6 +209,24 @@ fn benches(c: &mut Criterion) {
                 }
             },
         );
+        // All loadable rules that inspect only buffers the smallest sample
+        // scans: set against that sample, how cost grows with the literals
+        // of the same buffers, apart from the buffers more rules name.
+        if let Some((n, names)) = small_buffers {
+            let within = support::within_buffers(&all, &names);
+            if within.len() < all.len() {
+                let id = format!("all_loadable_on_the_{n}_sample_buffers");
+                let engine = EngineBuilder::new().rules(within.clone()).build().unwrap();
+                let mut scratch = Scratch::new();
+                g.bench_with_input(BenchmarkId::new(id, within.len()), inputs, |b, inputs| {
+                    if hot {
+                        b.iter_custom(|iters| inspect_hot(&engine, inputs, &mut scratch, iters))
+                    } else {
+                        b.iter(|| inspect_all(&engine, inputs, &mut scratch))
+                    }
+                });
+            }
+        }
         g.finish();
     }
 

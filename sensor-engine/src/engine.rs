@@ -1048,7 +1048,10 @@ impl Scratch {
     }
 
     /// Scanner hits, bytes scanned and scanner calls of the last
-    /// inspection.
+    /// inspection. A hit is an occurrence a scanner reported, except in a
+    /// value replayed from the worker's memo of repeated header values
+    /// (`memo.rs`), which remembers each literal it held once: there each
+    /// literal counts once, however often it occurs.
     pub fn last_scan(&self) -> (usize, usize, usize) {
         (self.hits, self.scanned, self.calls)
     }

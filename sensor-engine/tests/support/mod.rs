@@ -495,6 +495,40 @@ pub fn rules(text: &str) -> Vec<Rule> {
     set.into_rules()
 }
 
+/// The buffers `rule` inspects, by name (`http.uri`, ...).
+fn buffers_of(rule: &Rule) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    rule.condition.for_each_predicate(&mut |p| {
+        if let sensor_rules::ir::Predicate::Buffer(b) = p {
+            names.insert(b.buffer.name());
+        }
+    });
+    names
+}
+
+/// The buffers `engine` scans with a prefilter, in any group, by name.
+pub fn scanned_buffers(engine: &sensor_engine::Engine) -> std::collections::BTreeSet<String> {
+    engine
+        .stats()
+        .groups
+        .iter()
+        .flat_map(|g| g.scans.iter().map(|s| s.slot.name().to_owned()))
+        .collect()
+}
+
+/// The rules of `rules` that inspect no buffer outside `names`. With the
+/// buffers a small sample's engine scans ([`scanned_buffers`]), a large
+/// set whose cost can be set against the sample's on the same bytes: how
+/// the cost grows with a buffer's literals, apart from the buffers that
+/// more rules name.
+pub fn within_buffers(rules: &[Rule], names: &std::collections::BTreeSet<String>) -> Vec<Rule> {
+    rules
+        .iter()
+        .filter(|r| buffers_of(r).is_subset(names))
+        .cloned()
+        .collect()
+}
+
 /// Loads ET Open rule files (by file name).
 pub fn et_open(files: &[&str]) -> Vec<Rule> {
     let paths: Vec<PathBuf> = files
