@@ -184,9 +184,10 @@ fn benches(c: &mut Criterion) {
         // The buffers the smallest sample's engine scans.
         let mut small_buffers = None;
         for n in sizes {
-            // Spread over the ruleset: the files are sorted by topic.
-            let sample: Vec<Rule> = (0..n).map(|i| rules[i * rules.len() / n].clone()).collect();
-            let engine = EngineBuilder::new().rules(sample).build().unwrap();
+            let engine = EngineBuilder::new()
+                .rules(support::spread_sample(rules, n))
+                .build()
+                .unwrap();
             small_buffers.get_or_insert_with(|| (n, support::scanned_buffers(&engine)));
             let mut scratch = Scratch::new();
             g.bench_with_input(BenchmarkId::new("rules", n), inputs, |b, inputs| {
@@ -235,7 +236,7 @@ fn benches(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(3));
     let n = 5_000.min(http.len());
-    let http5k: Vec<Rule> = (0..n).map(|i| http[i * http.len() / n].clone()).collect();
+    let http5k = support::spread_sample(&http, n);
     g.bench_function(BenchmarkId::new("http_rules", http5k.len()), |b| {
         b.iter_batched(
             || http5k.clone(),

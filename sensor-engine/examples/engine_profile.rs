@@ -55,7 +55,7 @@ fn main() {
     {
         Some(k) => {
             let k = k.min(rules.len());
-            let small: Vec<Rule> = (0..k).map(|i| rules[i * rules.len() / k].clone()).collect();
+            let small = support::spread_sample(&rules, k);
             let names =
                 support::scanned_buffers(&EngineBuilder::new().rules(small).build().unwrap());
             println!("buffers {k} rules scan: {names:?}");
@@ -71,7 +71,7 @@ fn main() {
     } else {
         let n: usize = n.parse().unwrap();
         let n = n.min(rules.len());
-        (0..n).map(|i| rules[i * rules.len() / n].clone()).collect()
+        support::spread_sample(&rules, n)
     };
     let (reqs, resps): (Vec<TestInput>, Vec<TestInput>) = support::pcap_http_inputs()
         .into_iter()

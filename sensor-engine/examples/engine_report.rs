@@ -69,12 +69,6 @@ fn builder() -> EngineBuilder {
     }
 }
 
-/// `n` rules spread evenly over `rules` (the files are sorted by topic, so
-/// the first `n` would not be representative).
-fn sample(rules: &[Rule], n: usize) -> Vec<Rule> {
-    (0..n).map(|i| rules[i * rules.len() / n].clone()).collect()
-}
-
 /// Fixed work instead of fixed time when `VIGIL_PASSES` is set (for
 /// instruction counts on a busy machine).
 fn fixed_passes() -> Option<u32> {
@@ -182,7 +176,7 @@ fn main() {
     );
 
     // Compile time and memory.
-    let (t5k, _) = build_time(&sample(&http, 5000.min(http.len())), 3);
+    let (t5k, _) = build_time(&support::spread_sample(&http, 5000.min(http.len())), 3);
     println!(
         "compile 5,000 HTTP rules: {:.1} ms (best of 3)",
         t5k.as_secs_f64() * 1e3
@@ -313,7 +307,10 @@ fn main() {
     println!("HTTP requests:");
     let mut base = 0.0;
     for n in sizes(http.len()) {
-        let e = builder().rules(sample(&http, n)).build().expect("build");
+        let e = builder()
+            .rules(support::spread_sample(&http, n))
+            .build()
+            .expect("build");
         let c = report(&format!("{n} HTTP rules"), &e, &reqs);
         if n == 100 {
             base = c;
@@ -323,19 +320,28 @@ fn main() {
     println!("  all/100 cost ratio: {:.2}", c / base);
     println!("HTTP responses:");
     for n in sizes(http.len()) {
-        let e = builder().rules(sample(&http, n)).build().expect("build");
+        let e = builder()
+            .rules(support::spread_sample(&http, n))
+            .build()
+            .expect("build");
         report(&format!("{n} HTTP rules"), &e, &resps);
     }
     report("all loadable rules", &engine_all, &resps);
     println!("TLS ClientHellos:");
     for n in sizes(tls.len()) {
-        let e = builder().rules(sample(&tls, n)).build().expect("build");
+        let e = builder()
+            .rules(support::spread_sample(&tls, n))
+            .build()
+            .expect("build");
         report(&format!("{n} TLS rules"), &e, &hellos);
     }
     report("all loadable rules", &engine_all, &hellos);
     println!("DNS queries:");
     for n in sizes(dns.len()) {
-        let e = builder().rules(sample(&dns, n)).build().expect("build");
+        let e = builder()
+            .rules(support::spread_sample(&dns, n))
+            .build()
+            .expect("build");
         report(&format!("{n} DNS rules"), &e, &queries);
     }
     report("all loadable rules", &engine_all, &queries);

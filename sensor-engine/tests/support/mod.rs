@@ -495,6 +495,12 @@ pub fn rules(text: &str) -> Vec<Rule> {
     set.into_rules()
 }
 
+/// `n` of `rules` spread evenly over them (ET Open's files are sorted by
+/// topic, so the first `n` would be a few topics).
+pub fn spread_sample(rules: &[Rule], n: usize) -> Vec<Rule> {
+    (0..n).map(|i| rules[i * rules.len() / n].clone()).collect()
+}
+
 /// The buffers `rule` inspects, by name (`http.uri`, ...).
 fn buffers_of(rule: &Rule) -> std::collections::BTreeSet<String> {
     let mut names = std::collections::BTreeSet::new();
