@@ -677,6 +677,61 @@ fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
     assert_no_vigil_programs();
 }
 
+/// A reload with more address blocks than the kernel maps were sized for
+/// at start still replaces the kernel's block set, with as many as fit:
+/// the block of a rule it removed is lifted (it used to be refused as a
+/// whole, leaving the old blocks in force), and the sensor says how many
+/// did not fit.
+#[test]
+fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
+    let _serial = serial();
+    let lab = LabGuard::up("vt-run-cidr-grow");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("cidr.rules");
+    std::fs::write(
+        &rules,
+        "drop ip 10.77.0.1 any <> any any (msg:\"quarantined host\"; sid:7000011; rev:1;)\n",
+    )
+    .unwrap();
+    // Sized for one block per side: the default 1,024.
+    let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
+    let ping = |lab: &LabGuard| {
+        lab.lab
+            .command(Side::Client, &["ping", "-c", "1", "-W", "1", "10.77.0.2"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(!ping(&lab), "the quarantined host reaches the server");
+
+    let mut text = String::new();
+    for i in 0..3000u32 {
+        text.push_str(&format!(
+            "drop ip 198.18.{}.{} any -> any any (msg:\"blocklist {i}\"; sid:{}; rev:1;)\n",
+            i / 256,
+            i % 256,
+            7600000 + i
+        ));
+    }
+    std::fs::write(&rules, text).unwrap();
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(run.pid(), libc::SIGHUP) };
+    let lifted = (0..50).any(|_| {
+        thread::sleep(Duration::from_millis(200));
+        ping(&lab)
+    });
+    assert!(lifted, "the reload left the removed rule's block in force");
+    let stderr = run.stop_with_stderr().expect("vigil run stops cleanly");
+    assert!(
+        stderr.iter().any(|l| l
+            .contains("1024 of 3000 address blocks and 0 of 0 port blocks fit the kernel's maps")),
+        "{stderr:#?}"
+    );
+    drop(lab);
+    assert_no_vigil_programs();
+}
+
 /// A drop rule that names only a protocol and a port becomes a kernel port
 /// block: connections to that port never complete, other ports work, and
 /// the drops are alerted as "blocked".

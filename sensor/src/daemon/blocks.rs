@@ -460,6 +460,71 @@ pub fn fit_patterns(set: &mut BlockSet, max_transitions: usize, max_states: u32)
     KernelPatterns { dfa, kept, total }
 }
 
+/// What of a block set's address and port blocks the kernel's maps hold.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KernelAddresses {
+    /// Distinct address blocks kept, and of the drop rules (both sides).
+    pub cidrs_kept: usize,
+    pub cidrs_total: usize,
+    /// Distinct port blocks kept, and of the drop rules.
+    pub ports_kept: usize,
+    pub ports_total: usize,
+    /// The maps' capacities fitted to: address blocks per side, ports.
+    pub max_cidrs: u32,
+    pub max_ports: u32,
+}
+
+impl KernelAddresses {
+    /// Whether some blocks did not fit.
+    pub fn truncated(&self) -> bool {
+        self.cidrs_kept < self.cidrs_total || self.ports_kept < self.ports_total
+    }
+}
+
+/// Keeps the address blocks (at most `max_cidrs` distinct ones per side)
+/// and port blocks (at most `max_ports`) that the kernel's maps hold, the
+/// first in rule order; the others' rules are enforced by flow verdict
+/// once user space matches them. The maps are sized at start for twice
+/// the rule set then; a reload that outgrows them used to be refused as
+/// a whole, which left the old block set in force, blocks of rules the
+/// reload removed included.
+pub fn fit_addresses(set: &mut BlockSet, max_cidrs: u32, max_ports: u32) -> KernelAddresses {
+    use std::collections::HashSet;
+    let mut fit = KernelAddresses {
+        max_cidrs,
+        max_ports,
+        ..KernelAddresses::default()
+    };
+    let mut seen = HashSet::new();
+    let mut kept = HashSet::new();
+    let mut per_side = [0u32; 2];
+    set.cidrs.retain(|&(side, cidr, _)| {
+        let n = &mut per_side[side as usize];
+        if seen.insert((side, cidr)) {
+            fit.cidrs_total += 1;
+            if *n < max_cidrs {
+                *n += 1;
+                kept.insert((side, cidr));
+            }
+        }
+        kept.contains(&(side, cidr))
+    });
+    fit.cidrs_kept = kept.len();
+    let mut seen = HashSet::new();
+    let mut kept = HashSet::new();
+    set.ports.retain(|&(block, _)| {
+        if seen.insert(block) {
+            fit.ports_total += 1;
+            if (kept.len() as u32) < max_ports {
+                kept.insert(block);
+            }
+        }
+        kept.contains(&block)
+    });
+    fit.ports_kept = kept.len();
+    fit
+}
+
 /// The kernel block set of a ruleset, its patterns fitted to the kernel's
 /// automaton table (at start, when the maps are sized for it).
 pub fn kernel_blocks(rules: &[Rule]) -> (BlockSet, KernelPatterns) {
@@ -708,5 +773,56 @@ mod tests {
         more.patterns.sort_by_key(Pattern::max_span);
         more.patterns.truncate(fitted.kept + 300 / 100 + 1);
         assert!(CompiledDfa::compile_within(&more.patterns, limit).is_err());
+    }
+
+    fn host(i: u32) -> Cidr {
+        Cidr::new(IpAddr::V4(Ipv4Addr::from(0xC612_0000 + i)), 32).unwrap()
+    }
+
+    #[test]
+    fn address_blocks_beyond_the_maps_are_left_to_flow_verdicts() {
+        let mut set = BlockSet::default();
+        for i in 0..5 {
+            set.block_cidr(Side::Src, host(i), 100 + i);
+        }
+        // A repeated block counts once and stays with its first.
+        set.block_cidr(Side::Src, host(0), 200);
+        set.block_cidr(Side::Dst, host(9), 300);
+        for port in [23, 2323, 8081] {
+            set.block_port(Protocol::Tcp, port, Side::Dst, u32::from(port));
+        }
+        let fit = fit_addresses(&mut set, 3, 2);
+        assert_eq!(
+            fit,
+            KernelAddresses {
+                cidrs_kept: 4,
+                cidrs_total: 6,
+                ports_kept: 2,
+                ports_total: 3,
+                max_cidrs: 3,
+                max_ports: 2,
+            }
+        );
+        assert!(fit.truncated());
+        // The first in rule order, per side.
+        let kept: Vec<(Side, Cidr, u32)> = set.cidrs.clone();
+        assert_eq!(
+            kept,
+            [
+                (Side::Src, host(0), 100),
+                (Side::Src, host(1), 101),
+                (Side::Src, host(2), 102),
+                (Side::Src, host(0), 200),
+                (Side::Dst, host(9), 300),
+            ]
+        );
+        let ports: Vec<u16> = set.ports.iter().map(|(b, _)| b.port).collect();
+        assert_eq!(ports, [23, 2323]);
+        // Within the maps, nothing changes.
+        let before = set.clone();
+        let fit = fit_addresses(&mut set, 3, 2);
+        assert!(!fit.truncated());
+        assert_eq!(set.cidrs, before.cidrs);
+        assert_eq!(set.ports, before.ports);
     }
 }

@@ -27,7 +27,10 @@ use crate::{
     config::Config,
     enforce,
 };
-use blocks::{Blocks, KernelPatterns, SharedBlocks, kernel_blocks, kernel_blocks_within};
+use blocks::{
+    Blocks, KernelAddresses, KernelPatterns, SharedBlocks, fit_addresses, kernel_blocks,
+    kernel_blocks_within,
+};
 use live::{LiveOutputs, LiveSink};
 use stats::{RulesetStats, Snapshot, StatsBoard};
 
@@ -489,6 +492,8 @@ struct Prepared {
     loaded: LoadedRules,
     ruleset: anyhow::Result<Ruleset>,
     blocks: (BlockSet, KernelPatterns),
+    /// What of the address and port blocks the running maps hold.
+    addresses: KernelAddresses,
 }
 
 /// SIGHUP: reopens the output files (log rotation), then loads and compiles
@@ -509,15 +514,17 @@ fn start_reload(
     std::thread::spawn(move || {
         let loaded = load_rules(&paths, &vars);
         let ruleset = loaded.compile(Some(rates));
-        let blocks = kernel_blocks_within(
+        let mut blocks = kernel_blocks_within(
             &loaded.rules,
             limits.dfa_transitions as usize,
             limits.dfa_states,
         );
+        let addresses = fit_addresses(&mut blocks.0, limits.cidrs, limits.ports);
         let _ = tx.send(Prepared {
             loaded,
             ruleset,
             blocks,
+            addresses,
         });
     });
     rx
@@ -537,6 +544,7 @@ fn install(
         loaded,
         ruleset,
         blocks: (set, kernel_patterns),
+        addresses,
     } = prepared;
     report_diagnostics(&loaded);
     match ruleset {
@@ -545,6 +553,9 @@ fn install(
             let generation = blocks.load().generation + 1;
             if kernel_patterns.kept < kernel_patterns.total {
                 report_kernel_patterns(&kernel_patterns);
+            }
+            if addresses.truncated() {
+                report_kernel_addresses(&addresses);
             }
             blocks.store(Arc::new(Blocks { generation, set }));
             record_ruleset(audit, &loaded, "SIGHUP");
@@ -565,6 +576,18 @@ fn install(
             None
         }
     }
+}
+
+/// Says which address and port blocks of a reload do not fit the kernel's
+/// maps, and what happens to their rules.
+fn report_kernel_addresses(k: &KernelAddresses) {
+    eprintln!(
+        "vigil: {} of {} address blocks and {} of {} port blocks fit the kernel's maps (sized \
+         at start for {} address blocks per side and {} port blocks, twice the rule set then); \
+         the rules of the others block the rest of the flow once user space matches them; \
+         restart the sensor to size the maps for this rule set",
+        k.cidrs_kept, k.cidrs_total, k.ports_kept, k.ports_total, k.max_cidrs, k.max_ports,
+    );
 }
 
 /// Says how many drop-rule patterns the kernel enforces, and what happens

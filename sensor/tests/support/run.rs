@@ -89,7 +89,16 @@ impl VigilRun {
 
     /// SIGTERM (flows are flushed at stop, as at the end of a replay);
     /// returns the per-interface summary line it printed.
-    pub fn stop(mut self) -> Result<String, String> {
+    pub fn stop(self) -> Result<String, String> {
+        self.stop_with_stderr()?
+            .into_iter()
+            .find(|l| l.contains("packets seen"))
+            .ok_or_else(|| "no capture summary".to_string())
+    }
+
+    /// As [`Self::stop`], returning every line printed on stderr since it
+    /// started running.
+    pub fn stop_with_stderr(mut self) -> Result<Vec<String>, String> {
         let mut child = self.child.take().unwrap();
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -98,10 +107,7 @@ impl VigilRun {
         if !status.success() {
             return Err(format!("vigil run exited with {status}: {lines:#?}"));
         }
-        lines
-            .into_iter()
-            .find(|l| l.contains("packets seen"))
-            .ok_or_else(|| "no capture summary".to_string())
+        Ok(lines)
     }
 }
 
