@@ -681,7 +681,7 @@ fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
 /// at start still replaces the kernel's block set, with as many as fit:
 /// the block of a rule it removed is lifted (it used to be refused as a
 /// whole, leaving the old blocks in force), and the sensor says how many
-/// did not fit.
+/// did not fit; its statistics show the blocks in force.
 #[test]
 fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
     let _serial = serial();
@@ -704,6 +704,21 @@ fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
             .success()
     };
     assert!(!ping(&lab), "the quarantined host reaches the server");
+    // `vigil stats` shows the blocks in force in the kernel (published
+    // once a second).
+    let address_blocks = || -> Value {
+        let text = std::fs::read_to_string(dir.path().join("stats.json")).unwrap_or_default();
+        serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)["interfaces"][0]
+            ["kernel_address_blocks"]
+            .clone()
+    };
+    let shown = |n: u64| {
+        (0..50).any(|_| {
+            thread::sleep(Duration::from_millis(100));
+            address_blocks() == n
+        })
+    };
+    assert!(shown(2), "{}", address_blocks());
 
     let mut text = String::new();
     for i in 0..3000u32 {
@@ -722,6 +737,7 @@ fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
         ping(&lab)
     });
     assert!(lifted, "the reload left the removed rule's block in force");
+    assert!(shown(1024), "{}", address_blocks());
     let stderr = run.stop_with_stderr().expect("vigil run stops cleanly");
     assert!(
         stderr.iter().any(|l| l

@@ -131,6 +131,8 @@ pub struct LiveCounters {
     /// The longest time the ring reader went without draining, over the
     /// last counter interval, in ms.
     pub reader_gap_ms: u64,
+    /// Reloads whose block set the kernel maps refused.
+    pub block_failures: u64,
 }
 
 /// The record sink of one interface.
@@ -179,6 +181,7 @@ impl LiveSink {
             && enforcer.mode() == crate::enforce::Mode::Ips
             && let Err(e) = enforcer.replace(&blocks.set)
         {
+            self.counters.block_failures += 1;
             log::warn!(
                 "{}: kernel block set not updated, keeping the previous one: {e}",
                 self.iface
@@ -311,6 +314,15 @@ impl LiveSink {
     /// Publishes this interface's counters for `vigil stats`.
     fn publish(&self, kernel: &CounterTotals) {
         let d = self.pipeline.driver().counters();
+        // IPS only: in IDS mode the maps are filled but nothing is dropped.
+        let kernel_blocks = match &self.enforcer {
+            Some(e) if e.mode() == crate::enforce::Mode::Ips => (
+                e.pattern_count() as u64,
+                e.cidr_count() as u64,
+                e.port_count() as u64,
+            ),
+            _ => (0, 0, 0),
+        };
         self.board.publish(InterfaceStats {
             name: self.iface.clone(),
             packets_seen: kernel.packets_seen,
@@ -335,6 +347,10 @@ impl LiveSink {
             non_ip_frames: self.counters.non_ip,
             undecodable_records: self.counters.undecodable,
             reader_gap_ms: self.counters.reader_gap_ms,
+            kernel_patterns: kernel_blocks.0,
+            kernel_address_blocks: kernel_blocks.1,
+            kernel_port_blocks: kernel_blocks.2,
+            kernel_block_failures: self.counters.block_failures,
         });
     }
 

@@ -84,6 +84,19 @@ pub struct InterfaceStats {
     /// sensor is not getting the CPU it needs and will lose records.
     #[serde(default)]
     pub reader_gap_ms: u64,
+    /// IPS: the blocks in force in this interface's kernel maps (first-
+    /// packet patterns, address and port blocks); after a reload, fewer
+    /// than the rule set's when the maps could not hold them all.
+    #[serde(default)]
+    pub kernel_patterns: u64,
+    #[serde(default)]
+    pub kernel_address_blocks: u64,
+    #[serde(default)]
+    pub kernel_port_blocks: u64,
+    /// Reloads whose block set could not be written to this interface's
+    /// kernel maps (the previous one stayed in force).
+    #[serde(default)]
+    pub kernel_block_failures: u64,
 }
 
 /// One output's counters (the fan-out's own type).
@@ -181,7 +194,7 @@ pub fn prometheus(s: &Snapshot) -> String {
         &[(String::new(), s.ruleset.failed_reloads)],
     );
     type Field = fn(&InterfaceStats) -> u64;
-    let per_iface: [(&str, &str, Field); 22] = [
+    let per_iface: [(&str, &str, Field); 26] = [
         (
             "packets_seen_total",
             "Packets the TC program ran on.",
@@ -274,6 +287,26 @@ pub fn prometheus(s: &Snapshot) -> String {
             |i| i.reader_gap_ms,
         ),
         (
+            "kernel_patterns",
+            "IPS: first-packet patterns in force in the kernel.",
+            |i| i.kernel_patterns,
+        ),
+        (
+            "kernel_address_blocks",
+            "IPS: address (CIDR) blocks in force in the kernel, both sides.",
+            |i| i.kernel_address_blocks,
+        ),
+        (
+            "kernel_port_blocks",
+            "IPS: port blocks in force in the kernel.",
+            |i| i.kernel_port_blocks,
+        ),
+        (
+            "kernel_block_failures_total",
+            "Reloads whose block set could not be written to the kernel (the previous one stayed).",
+            |i| i.kernel_block_failures,
+        ),
+        (
             "user_space_share_permille",
             "Record bytes copied to user space per 1000 wire bytes.",
             |i| {
@@ -357,7 +390,7 @@ pub fn table(s: &Snapshot, now: u64) -> String {
         let share = (i.record_bytes * 1000)
             .checked_div(i.wire_bytes)
             .unwrap_or(0);
-        let rows: [(&str, u64); 22] = [
+        let rows: [(&str, u64); 26] = [
             ("packets seen", i.packets_seen),
             ("records lost (ring full)", i.records_lost),
             ("packets unparsed", i.packets_unparsed),
@@ -380,6 +413,10 @@ pub fn table(s: &Snapshot, now: u64) -> String {
             ("non-IP frames (ARP, ...)", i.non_ip_frames),
             ("undecodable records", i.undecodable_records),
             ("reader max gap, last s (ms)", i.reader_gap_ms),
+            ("kernel patterns", i.kernel_patterns),
+            ("kernel address blocks", i.kernel_address_blocks),
+            ("kernel port blocks", i.kernel_port_blocks),
+            ("kernel block failures", i.kernel_block_failures),
         ];
         for (name, v) in rows {
             let _ = writeln!(out, "  {name:<26} {v:>14}");
@@ -438,6 +475,7 @@ mod tests {
                 captured_payload_bytes: 10_000,
                 record_bytes: 12_000,
                 reader_gap_ms: 7,
+                kernel_address_blocks: 1024,
                 ..Default::default()
             }],
             outputs: vec![OutputStats {
@@ -458,6 +496,8 @@ mod tests {
         assert!(text.contains("vigil_user_space_share_permille{interface=\"eth\\\"0\"} 60\n"));
         assert!(text.contains("# TYPE vigil_reader_drain_gap_ms gauge\n"));
         assert!(text.contains("vigil_reader_drain_gap_ms{interface=\"eth\\\"0\"} 7\n"));
+        assert!(text.contains("# TYPE vigil_kernel_address_blocks gauge\n"));
+        assert!(text.contains("vigil_kernel_address_blocks{interface=\"eth\\\"0\"} 1024\n"));
         assert!(text.contains("vigil_output_healthy{output=\"syslog udp 127.0.0.1:514\"} 0\n"));
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
