@@ -606,6 +606,31 @@ fn a_reload_fits_its_patterns_to_the_running_maps() {
     assert_no_vigil_programs();
 }
 
+/// `count` address-only drop rules on documentation addresses
+/// (198.18.0.0/15), none of the lab's, sids from `first_sid`.
+fn blocklist(count: u32, first_sid: u32) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "drop ip 198.18.{}.{} any -> any any (msg:\"blocklist {i}\"; sid:{}; rev:1;)\n",
+                i / 256,
+                i % 256,
+                first_sid + i
+            )
+        })
+        .collect()
+}
+
+/// Whether one ping from the client reaches the server.
+fn client_pings_server(lab: &LabGuard) -> bool {
+    lab.lab
+        .command(Side::Client, &["ping", "-c", "1", "-W", "1", "10.77.0.2"])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
 /// IPS mode, address blocks: an address-only drop rule becomes a CIDR block
 /// in the kernel and the client's traffic stops both ways; a reload
 /// (SIGHUP) without the rule restores it. The rule comes after a blocklist
@@ -617,28 +642,14 @@ fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
     let lab = LabGuard::up("vt-run-cidr");
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("cidr.rules");
-    let mut text = String::new();
-    for i in 0..3000u32 {
-        text.push_str(&format!(
-            "drop ip 198.18.{}.{} any -> any any (msg:\"blocklist {i}\"; sid:{}; rev:1;)\n",
-            i / 256,
-            i % 256,
-            7500000 + i
-        ));
-    }
+    let mut text = blocklist(3000, 7500000);
     text.push_str(
         "drop ip 10.77.0.1 any <> any any (msg:\"quarantined host\"; sid:7000010; rev:1;)\n",
     );
     std::fs::write(&rules, text).unwrap();
     let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
-    let ping = |lab: &LabGuard| {
-        lab.lab
-            .command(Side::Client, &["ping", "-c", "1", "-W", "1", "10.77.0.2"])
-            .output()
-            .unwrap()
-    };
     assert!(
-        !ping(&lab).status.success(),
+        !client_pings_server(&lab),
         "the blocked host still reaches the server"
     );
 
@@ -648,7 +659,7 @@ fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
     unsafe { libc::kill(pid, libc::SIGHUP) };
     let mut restored = false;
     for _ in 0..20 {
-        if ping(&lab).status.success() {
+        if client_pings_server(&lab) {
             restored = true;
             break;
         }
@@ -695,15 +706,10 @@ fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
     .unwrap();
     // Sized for one block per side: the default 1,024.
     let run = start_run_with(&lab, dir.path(), rules.to_str().unwrap(), &["--ips"]);
-    let ping = |lab: &LabGuard| {
-        lab.lab
-            .command(Side::Client, &["ping", "-c", "1", "-W", "1", "10.77.0.2"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    };
-    assert!(!ping(&lab), "the quarantined host reaches the server");
+    assert!(
+        !client_pings_server(&lab),
+        "the quarantined host reaches the server"
+    );
     // `vigil stats` shows the blocks in force in the kernel (published
     // once a second).
     let address_blocks = || -> Value {
@@ -720,21 +726,12 @@ fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
     };
     assert!(shown(2), "{}", address_blocks());
 
-    let mut text = String::new();
-    for i in 0..3000u32 {
-        text.push_str(&format!(
-            "drop ip 198.18.{}.{} any -> any any (msg:\"blocklist {i}\"; sid:{}; rev:1;)\n",
-            i / 256,
-            i % 256,
-            7600000 + i
-        ));
-    }
-    std::fs::write(&rules, text).unwrap();
+    std::fs::write(&rules, blocklist(3000, 7600000)).unwrap();
     // SAFETY: kill(2) on our child.
     unsafe { libc::kill(run.pid(), libc::SIGHUP) };
     let lifted = (0..50).any(|_| {
         thread::sleep(Duration::from_millis(200));
-        ping(&lab)
+        client_pings_server(&lab)
     });
     assert!(lifted, "the reload left the removed rule's block in force");
     assert!(shown(1024), "{}", address_blocks());
