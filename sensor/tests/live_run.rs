@@ -692,7 +692,8 @@ fn ips_mode_blocks_an_address_until_a_reload_removes_the_rule() {
 /// at start still replaces the kernel's block set, with as many as fit:
 /// the block of a rule it removed is lifted (it used to be refused as a
 /// whole, leaving the old blocks in force), and the sensor says how many
-/// did not fit; its statistics show the blocks in force.
+/// did not fit, as `vigil reload` does; its statistics show the blocks in
+/// force.
 #[test]
 fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
     let _serial = serial();
@@ -727,8 +728,17 @@ fn a_reload_that_outgrows_the_address_maps_still_lifts_removed_blocks() {
     assert!(shown(2), "{}", address_blocks());
 
     std::fs::write(&rules, blocklist(3000, 7600000)).unwrap();
-    // SAFETY: kill(2) on our child.
-    unsafe { libc::kill(run.pid(), libc::SIGHUP) };
+    let reload = std::process::Command::new(vigil_bin())
+        .args(["reload", "--file"])
+        .arg(dir.path().join("stats.json"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&reload.stdout);
+    assert!(reload.status.success(), "{said}");
+    assert!(
+        said.contains("1976 drop-rule blocks do not fit the kernel's maps"),
+        "{said}"
+    );
     let lifted = (0..50).any(|_| {
         thread::sleep(Duration::from_millis(200));
         client_pings_server(&lab)

@@ -92,6 +92,14 @@ pub fn reload(args: &ReloadArgs) -> anyhow::Result<ExitCode> {
                 r.rules_loaded,
                 r.rules_failed
             );
+            if r.kernel_unfitted > 0 {
+                println!(
+                    "{} drop-rule blocks do not fit the kernel's maps: their rules block the \
+                     rest of the flow once matched; restart the sensor to size the maps for \
+                     this rule set",
+                    r.kernel_unfitted
+                );
+            }
             return Ok(ExitCode::SUCCESS);
         }
         if r.failed_reloads > before.ruleset.failed_reloads {

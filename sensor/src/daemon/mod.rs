@@ -178,6 +178,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     let limits = enforce::EnforceLimits::for_blocks(&block_set, kernel_patterns.dfa.as_ref());
     if ips {
         report_kernel_patterns(&kernel_patterns);
+        status.ruleset.kernel_unfitted = (kernel_patterns.total - kernel_patterns.kept) as u64;
     }
     let shared_blocks: SharedBlocks = Arc::new(ArcSwap::from_pointee(Blocks {
         generation: 0,
@@ -301,7 +302,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                                 .ok()
                                 .and_then(|p| install(p, &rules, &shared_blocks, audit.as_ref()));
                             match installed {
-                                Some(loaded) => status.reloaded(&loaded),
+                                Some((loaded, unfitted)) => status.reloaded(&loaded, unfitted),
                                 None => status.ruleset.failed_reloads += 1,
                             }
                             if std::mem::take(&mut again) {
@@ -425,7 +426,11 @@ impl Status {
         }
     }
 
-    fn reloaded(&mut self, loaded: &LoadedRules) {
+    /// `unfitted`: the reload's kernel blocks the maps do not hold.
+    fn reloaded(&mut self, loaded: &LoadedRules, unfitted: u64) {
+        if self.mode == "ips" {
+            self.ruleset.kernel_unfitted = unfitted;
+        }
         self.ruleset.hash = loaded.hash.clone();
         self.ruleset.rules_loaded = loaded.rules_loaded as u64;
         self.ruleset.rules_failed = loaded.rules_failed as u64;
@@ -532,14 +537,14 @@ fn start_reload(
 
 /// Swaps a prepared rule set in (engine, then kernel blocks, which each
 /// capture applies on its next packet); a ruleset that failed to compile
-/// leaves the running one. Returns the rules now in force, or `None` on
-/// failure.
+/// leaves the running one. Returns the rules now in force and how many of
+/// their kernel blocks the maps do not hold, or `None` on failure.
 fn install(
     prepared: Prepared,
     rules: &SharedRuleset,
     blocks: &SharedBlocks,
     audit: Option<&AuditHandle>,
-) -> Option<LoadedRules> {
+) -> Option<(LoadedRules, u64)> {
     let Prepared {
         loaded,
         ruleset,
@@ -569,7 +574,10 @@ fn install(
                 },
             );
             eprintln!("vigil: reloaded");
-            Some(loaded)
+            let unfitted = (kernel_patterns.total - kernel_patterns.kept)
+                + (addresses.cidrs_total - addresses.cidrs_kept)
+                + (addresses.ports_total - addresses.ports_kept);
+            Some((loaded, unfitted as u64))
         }
         Err(e) => {
             eprintln!("vigil: reload failed, keeping the running rules: {e:#}");

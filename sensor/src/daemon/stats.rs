@@ -40,6 +40,11 @@ pub struct RulesetStats {
     pub rules_failed: u64,
     pub reloads: u64,
     pub failed_reloads: u64,
+    /// IPS: the drop rules' kernel blocks (patterns, address and port
+    /// blocks) that the kernel's maps do not hold; their rules are
+    /// enforced by flow verdict once user space matches them.
+    #[serde(default)]
+    pub kernel_unfitted: u64,
 }
 
 /// One interface: the kernel program, the pipeline and the live path.
@@ -385,6 +390,13 @@ pub fn table(s: &Snapshot, now: u64) -> String {
         s.ruleset.reloads,
         s.ruleset.failed_reloads
     );
+    if s.ruleset.kernel_unfitted > 0 {
+        let _ = writeln!(
+            out,
+            "  {} drop-rule blocks do not fit the kernel's maps (enforced by flow verdict)",
+            s.ruleset.kernel_unfitted
+        );
+    }
     for i in &s.interfaces {
         let _ = writeln!(out, "interface {}", i.name);
         let share = (i.record_bytes * 1000)
@@ -465,6 +477,7 @@ mod tests {
             ruleset: RulesetStats {
                 hash: "abcdef0123456789".into(),
                 rules_loaded: 16,
+                kernel_unfitted: 3,
                 ..Default::default()
             },
             interfaces: vec![InterfaceStats {
@@ -515,5 +528,9 @@ mod tests {
         let shown = table(&sample(), 165);
         assert!(shown.contains("updated 5s ago"), "{shown}");
         assert!(shown.contains("failing"), "{shown}");
+        assert!(
+            shown.contains("3 drop-rule blocks do not fit the kernel's maps"),
+            "{shown}"
+        );
     }
 }
