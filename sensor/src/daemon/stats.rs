@@ -186,6 +186,13 @@ pub fn prometheus(s: &Snapshot) -> String {
     );
     metric(
         &mut out,
+        "kernel_unfitted_blocks",
+        "gauge",
+        "IPS: drop-rule kernel blocks the kernel's maps do not hold (enforced by flow verdict).",
+        &[(String::new(), s.ruleset.kernel_unfitted)],
+    );
+    metric(
+        &mut out,
         "reloads_total",
         "counter",
         "Successful rule reloads.",
@@ -510,6 +517,7 @@ mod tests {
         assert!(text.contains("# TYPE vigil_reader_drain_gap_ms gauge\n"));
         assert!(text.contains("vigil_reader_drain_gap_ms{interface=\"eth\\\"0\"} 7\n"));
         assert!(text.contains("# TYPE vigil_kernel_address_blocks gauge\n"));
+        assert!(text.contains("vigil_kernel_unfitted_blocks 3\n"));
         assert!(text.contains("vigil_kernel_address_blocks{interface=\"eth\\\"0\"} 1024\n"));
         assert!(text.contains("vigil_output_healthy{output=\"syslog udp 127.0.0.1:514\"} 0\n"));
         // Every sample line is `name{labels} value` or `name value`.
