@@ -412,6 +412,13 @@ pub struct KernelPatterns {
     pub total: usize,
 }
 
+impl KernelPatterns {
+    /// Patterns left to flow verdicts.
+    pub fn unfitted(&self) -> usize {
+        self.total - self.kept
+    }
+}
+
 /// Keeps the patterns whose automaton fits `max_transitions`, `max_states`
 /// and the kernel's table ([`CompiledDfa::fits_kernel_table`]): all of them
 /// when they fit, else as many of the shortest as fit (a pattern's states
@@ -475,9 +482,14 @@ pub struct KernelAddresses {
 }
 
 impl KernelAddresses {
+    /// Address and port blocks that did not fit.
+    pub fn unfitted(&self) -> usize {
+        (self.cidrs_total - self.cidrs_kept) + (self.ports_total - self.ports_kept)
+    }
+
     /// Whether some blocks did not fit.
     pub fn truncated(&self) -> bool {
-        self.cidrs_kept < self.cidrs_total || self.ports_kept < self.ports_total
+        self.unfitted() > 0
     }
 }
 

@@ -178,7 +178,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     let limits = enforce::EnforceLimits::for_blocks(&block_set, kernel_patterns.dfa.as_ref());
     if ips {
         report_kernel_patterns(&kernel_patterns);
-        status.ruleset.kernel_unfitted = (kernel_patterns.total - kernel_patterns.kept) as u64;
+        status.ruleset.kernel_unfitted = kernel_patterns.unfitted() as u64;
     }
     let shared_blocks: SharedBlocks = Arc::new(ArcSwap::from_pointee(Blocks {
         generation: 0,
@@ -574,9 +574,7 @@ fn install(
                 },
             );
             eprintln!("vigil: reloaded");
-            let unfitted = (kernel_patterns.total - kernel_patterns.kept)
-                + (addresses.cidrs_total - addresses.cidrs_kept)
-                + (addresses.ports_total - addresses.ports_kept);
+            let unfitted = kernel_patterns.unfitted() + addresses.unfitted();
             Some((loaded, unfitted as u64))
         }
         Err(e) => {
